@@ -1,0 +1,14 @@
+/* cli.h - subcommands of the `sluice` binary.
+ *
+ * Each subcommand is `int cmd_NAME(int argc, char **argv, const sl_config *cfg)`
+ * where argv[0] is the subcommand name; it returns the process exit status
+ * (0 success, 1 failure, 2 usage error) and prints its own --help. */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+#include "config.h"
+
+int cmd_migrate(int argc, char **argv, const sl_config *cfg);
+int cmd_tick(int argc, char **argv, const sl_config *cfg);
+
+#endif

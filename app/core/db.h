@@ -1,0 +1,72 @@
+/* db.h - libpq wrapper: connections that reconnect, parameterised queries
+ * whose results live in an arena, transactions, COPY helpers, identifier
+ * quoting.
+ *
+ * A db handle is owned by the caller (db_close). Results returned by
+ * db_query are registered on the given arena and cleared with it, so a
+ * handler's early return leaks nothing. Every function that can fail
+ * returns an sl_err and fills eb: SL_EDBDOWN when the server cannot be
+ * reached (the caller may answer 503 and try again later; the next call
+ * reconnects by itself), SL_EDB for an error the server reported (eb->msg
+ * holds the server's message, and db_sqlstate() its SQLSTATE). */
+#ifndef SL_DB_H
+#define SL_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "err.h"
+
+typedef struct db db;
+
+/* Connect with a libpq conninfo or URL. On failure returns NULL and fills
+ * eb (SL_EDBDOWN). connect_timeout in seconds (0: libpq default). */
+db *db_open(const char *conninfo, int connect_timeout, sl_errbuf *eb);
+/* A handle that is not yet connected: the first use connects. Never NULL. */
+db *db_open_lazy(const char *conninfo, int connect_timeout);
+void db_close(db *d);
+
+/* Make sure the connection is usable, reconnecting when it is not.
+ * SL_OK or SL_EDBDOWN. Cheap when the connection is fine. */
+sl_err db_ensure(db *d, sl_errbuf *eb);
+/* The raw connection (NULL when not connected). */
+PGconn *db_conn(db *d);
+/* SQLSTATE of the last server error ("" when none). */
+const char *db_sqlstate(const db *d);
+/* Number of reconnects made so far (for metrics/tests). */
+unsigned long db_reconnects(const db *d);
+
+/* Run sql with text parameters $1..$n (NULL entries are SQL NULL).
+ * On success *out (if out is not NULL) receives a result that lives in a
+ * (freed at arena reset). Commands and queries both go through here. */
+sl_err db_query(db *d, arena *a, sl_errbuf *eb, PGresult **out, const char *sql, int nparams,
+                const char *const *params);
+/* db_query without a result. */
+sl_err db_exec(db *d, sl_errbuf *eb, const char *sql, int nparams, const char *const *params);
+/* Convenience: first column of first row as an arena string, NULL for SQL
+ * NULL; SL_ENOTFOUND when there are no rows. */
+sl_err db_query_value(db *d, arena *a, sl_errbuf *eb, char **value, const char *sql,
+                      int nparams, const char *const *params);
+
+sl_err db_begin(db *d, sl_errbuf *eb);
+sl_err db_commit(db *d, sl_errbuf *eb);
+/* Never fails visibly; safe to call outside a transaction. */
+void db_rollback(db *d);
+
+/* COPY ... FROM STDIN: start, send data (any chunking), finish. db_copy_end
+ * with errmsg != NULL aborts the COPY. */
+sl_err db_copy_in_begin(db *d, sl_errbuf *eb, const char *copy_sql);
+sl_err db_copy_in_put(db *d, sl_errbuf *eb, const void *data, size_t len);
+sl_err db_copy_in_end(db *d, sl_errbuf *eb, const char *errmsg);
+
+/* COPY ... TO STDOUT: calls cb(data, len, arg) for each row buffer until the
+ * end; a non-zero return from cb stops the copy with SL_EINVAL. */
+typedef int (*db_copy_cb)(const char *data, size_t len, void *arg);
+sl_err db_copy_out(db *d, sl_errbuf *eb, const char *copy_sql, db_copy_cb cb, void *arg);
+
+/* Quote an identifier / literal for SQL text, into the arena. */
+char *db_quote_ident(arena *a, const char *ident);
+char *db_quote_literal(arena *a, const char *lit);
+
+#endif
