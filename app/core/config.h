@@ -49,11 +49,26 @@ const config_setting *config_settings(void);
  * unreadable explicit config file. */
 sl_err config_load(sl_config *cfg, sl_errbuf *eb);
 
+/* Apply a config file's text (buf, len bytes, need not be NUL-terminated)
+ * to cfg, on top of what cfg holds. Format: `key = value` lines, `#` comment
+ * lines, blank lines; whitespace around key and value is trimmed and the
+ * value may be wrapped in double quotes. Returns SL_ECONFIG naming origin and
+ * the line on an unknown key, a bad value or a value longer than its field
+ * (never truncated); cfg may then be partly updated. */
+sl_err config_parse_buffer(sl_config *cfg, const char *buf, size_t len, const char *origin,
+                           sl_errbuf *eb);
+
 /* Print `name = value` lines of the effective configuration; secrets (and
  * the password inside database_url) are masked. */
 void config_print(const sl_config *cfg, FILE *out);
 
-/* Copy database_url with any password replaced by "****" into out. */
+/* Copy database_url with any password replaced by "****" into out: the
+ * user:password@ of a URL, a ?password= URL parameter, or password=... in a
+ * key=value conninfo string. Truncated to outlen, always NUL-terminated. */
 void config_mask_url(const char *url, char *out, size_t outlen);
+
+/* Print the settings table as Markdown (| setting | env | default |
+ * description |) for the README. */
+void config_markdown_table(FILE *out);
 
 #endif
