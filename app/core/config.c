@@ -63,7 +63,7 @@ static const config_setting settings[] = {
      "Largest request body accepted, in bytes (suffixes k, M, G)."},
     {"log_level", "SLUICE_LOG_LEVEL", "info", 0, "Minimum log level: debug, info, warn, error."},
     {"secret_key_file", "SLUICE_SECRET_KEY_FILE", "<var>/secret.key", 0,
-     "Key file for encrypting stored credentials (created on first use)."},
+     "Key file for encrypting stored credentials (libsodium secretbox)."},
     {"base_url", "SLUICE_BASE_URL", "http://127.0.0.1:8080", 0,
      "Public URL of the console, used in links and notifications."},
     {"tick_seconds", "SLUICE_TICK_SECONDS", "55", 0,
