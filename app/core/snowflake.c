@@ -2,8 +2,9 @@
  *
  * sf_make() is pure arithmetic; sf_next() keeps the last millisecond and
  * sequence of this process (not thread-safe: the binaries are processes, not
- * threads). Ids from one process are strictly increasing even when the
- * wall clock steps backwards: we keep using the last millisecond seen. */
+ * threads). Ids from one process and shard are strictly increasing even
+ * when the wall clock steps backwards: we keep using the last millisecond
+ * seen. With the sign bit clear, 40 bits of milliseconds last until 2058. */
 #include "snowflake.h"
 
 #include <time.h>
