@@ -49,6 +49,8 @@ typedef struct request {
     const char *param_values[HTTP_MAX_PARAMS]; /* decoded path parameters */
     int nparams;
 
+    void *form;               /* parsed form fields (form.c) */
+    int audited;              /* a handler wrote an audit row for this request */
     char *body;               /* after http_read_body: NUL-terminated */
     size_t body_len;
     int body_read;
@@ -58,7 +60,8 @@ typedef struct request {
     const char *user_id;
     const char *user_email;
     const char *user_name;
-    const char *csrf_token;
+    const char *session_id;   /* the cookie session, when there is one */
+    const char *csrf_token;   /* the session's CSRF token */
     int via_token;            /* authenticated by an API bearer token */
 
     /* Response. */
