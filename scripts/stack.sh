@@ -119,7 +119,7 @@ state_set() {
 # linger until init reaps it, and kill -0 succeeds on zombies).
 alive() {
     local line state
-    read -r line < "/proc/$1/stat" 2>/dev/null || return 1
+    read -r line 2>/dev/null < "/proc/$1/stat" || return 1
     state=${line##*) }
     [ "${state%% *}" != Z ]
 }

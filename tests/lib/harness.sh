@@ -1,0 +1,490 @@
+# harness.sh - the test harness: throwaway PostgreSQL, sluice-web and nginx in
+# a temporary directory, TAP-like assertions, and cleanup of all of it at exit.
+#
+#   #!/usr/bin/env bash
+#   set -euo pipefail
+#   . "$(dirname "$0")/../lib/harness.sh"
+#   h_stack_up                        # tmpdir + PostgreSQL + migrate + pool + nginx
+#   assert_status "$H_URL/healthz" 200
+#   h_done                            # prints the count; exits 1 if anything failed
+#
+# Processes are started with setsid, so each one leads its own process group
+# and is stopped by pid (SIGTERM, then SIGKILL of its group) by the EXIT trap.
+# Assertions never return non-zero (set -e must not cut a file short); they
+# set H_LAST_OK=1/0 for a caller that wants to branch. Exported state:
+#   H_ROOT H_TMP H_VAR H_LOG   paths (H_TMP: the test's temporary directory)
+#   H_PG_PORT H_DATABASE_URL H_PG_DATA H_PG_BIN H_PG_ADMIN_URL
+#   H_WEB_PID H_WEB_SOCKET     the pool's master pid and socket
+#   H_URL H_HTTP_PORT H_NGINX_PID
+# Set H_KEEP=1 to keep the temporary directories (and see their path).
+
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # H_* variables are read by the test files that source this
+H_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+H_N=0
+H_PASSED=0
+H_FAILED=0
+H_LAST_OK=1
+H_DONE=0
+H_TMP=${H_TMP:-}
+H_TMPDIRS=()
+H_PG_DATA=""
+H_WEB_PID=""
+H_NGINX_PID=""
+H_PG_BIN=${SLUICE_PG_BINDIR:-}
+if [ -z "$H_PG_BIN" ]; then
+    H_PG_BIN=$(pg_config --bindir 2> /dev/null || true)
+    [ -x "$H_PG_BIN/initdb" ] || H_PG_BIN=/usr/lib/postgresql/15/bin
+fi
+
+h_is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Run a command as the PostgreSQL owner (postgres when we are root).
+h_as_pg() {
+    if h_is_root; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+h_log() { echo "# $*"; }
+
+# h_alive PID: the process exists and is not a zombie.
+h_alive() {
+    local line state
+    read -r line 2> /dev/null < "/proc/$1/stat" || return 1
+    state=${line##*) }
+    [ "${state%% *}" != Z ]
+}
+
+# h_wait_for TIMEOUT_SECONDS COMMAND...: poll every 0.05 s until COMMAND
+# succeeds; returns 1 on timeout.
+h_wait_for() {
+    local timeout=$1 deadline
+    shift
+    deadline=$((${EPOCHREALTIME/./} + timeout * 1000000))
+    while ! "$@"; do
+        [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+# h_now_ms: wall-clock milliseconds.
+h_now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+_h_dead() { ! h_alive "$1"; }
+
+# h_stop_pid PID [TIMEOUT]: SIGTERM, wait, then SIGKILL its process group.
+h_stop_pid() {
+    local pid=$1 timeout=${2:-10}
+    [ -n "$pid" ] || return 0
+    if h_alive "$pid"; then
+        kill -TERM "$pid" 2> /dev/null || true
+        h_wait_for "$timeout" _h_dead "$pid" || true
+    fi
+    kill -KILL -- "-$pid" 2> /dev/null || true
+    kill -KILL "$pid" 2> /dev/null || true
+}
+
+# --- temporary directories and ports --------------------------------------------
+
+# h_tmpdir: make a temporary directory (0755 so the postgres user can reach
+# it), removed at exit; sets H_TMP (and H_VAR, H_LOG inside it). Call it
+# directly, not in $(...): the cleanup list lives in this shell.
+h_tmpdir() {
+    local d
+    d=$(mktemp -d "${TMPDIR:-/tmp}/sluice-t.XXXXXX")
+    chmod 0755 "$d"
+    H_TMPDIRS+=("$d")
+    H_TMP=$d
+    H_VAR=$d/var
+    H_LOG=$d/log
+    mkdir -p "$H_VAR/run" "$H_LOG"
+    export H_TMP H_VAR H_LOG
+}
+
+_h_need_tmp() {
+    if [ -z "$H_TMP" ] || [ ! -d "$H_TMP" ]; then
+        h_tmpdir
+    fi
+}
+
+_h_port_in_use() { [ -n "$(ss -Hltn "sport = :$1" 2> /dev/null)" ]; }
+
+# h_free_port: print a TCP port nothing listens on (random in 20000-59999, so
+# parallel test files rarely race for the same one).
+h_free_port() {
+    local p i
+    for i in $(seq 1 200); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        if ! _h_port_in_use "$p"; then
+            printf '%s\n' "$p"
+            return 0
+        fi
+        : "$i"
+    done
+    echo "h_free_port: no free port" >&2
+    return 1
+}
+
+# --- PostgreSQL ----------------------------------------------------------------------
+
+# h_pg_start: start a throwaway cluster (trust auth on 127.0.0.1, a free port,
+# durability off for speed) in $H_TMP/pg, or restart the one already made there
+# on the same port; create a fresh database. Exports H_PG_PORT, H_PG_DATA,
+# H_PG_ADMIN_URL (database postgres) and H_DATABASE_URL (the fresh database).
+h_pg_start() {
+    _h_need_tmp
+    if [ -z "$H_PG_DATA" ]; then
+        H_PG_DATA=$H_TMP/pg
+        H_PG_PORT=$(h_free_port)
+        mkdir -p "$H_PG_DATA"
+        if h_is_root; then chown postgres: "$H_PG_DATA"; fi
+        chmod 0700 "$H_PG_DATA"
+        h_as_pg "$H_PG_BIN/initdb" -D "$H_PG_DATA" -U sluice -A trust -E UTF8 --locale=C \
+            >> "$H_LOG/postgres.log" 2>&1 || { tail -n 20 "$H_LOG/postgres.log" >&2; return 1; }
+        cat >> "$H_PG_DATA/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $H_PG_PORT
+unix_socket_directories = ''
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 32MB
+max_connections = 200
+EOF
+        export H_PG_DATA H_PG_PORT
+        H_PG_ADMIN_URL=postgresql://sluice@127.0.0.1:$H_PG_PORT/postgres
+        export H_PG_ADMIN_URL
+        _h_pg_ctl_start || return 1
+        H_DATABASE_URL=$(h_createdb sluice) || return 1
+        export H_DATABASE_URL
+        # A command that restarts this cluster (for unit tests of reconnects).
+        {
+            echo '#!/bin/sh'
+            echo '# restart the throwaway PostgreSQL cluster of this test run'
+            if h_is_root; then
+                printf 'exec runuser -u postgres -- %q -D %q -w -t 30 -m fast restart ' \
+                    "$H_PG_BIN/pg_ctl" "$H_PG_DATA"
+            else
+                printf 'exec %q -D %q -w -t 30 -m fast restart ' "$H_PG_BIN/pg_ctl" "$H_PG_DATA"
+            fi
+            printf '>> %q 2>&1\n' "$H_LOG/postgres.log"
+        } > "$H_TMP/pg-restart"
+        chmod 0755 "$H_TMP/pg-restart"
+        H_PG_RESTART_CMD=$H_TMP/pg-restart
+        export H_PG_RESTART_CMD
+    else
+        _h_pg_ctl_start
+    fi
+}
+
+_h_pg_ctl_start() {
+    h_as_pg "$H_PG_BIN/pg_ctl" -D "$H_PG_DATA" -w -t 30 start >> "$H_LOG/postgres.log" 2>&1 \
+        || { tail -n 20 "$H_LOG/postgres.log" >&2; return 1; }
+}
+
+# h_pg_running: the throwaway cluster is up.
+h_pg_running() {
+    [ -n "$H_PG_DATA" ] && [ -f "$H_PG_DATA/postmaster.pid" ] \
+        && h_as_pg "$H_PG_BIN/pg_ctl" -D "$H_PG_DATA" status > /dev/null 2>&1
+}
+
+# h_pg_stop: fast shutdown of the throwaway cluster (no-op if not running).
+h_pg_stop() {
+    h_pg_running || return 0
+    h_as_pg "$H_PG_BIN/pg_ctl" -D "$H_PG_DATA" -w -t 30 -m fast stop \
+        >> "$H_LOG/postgres.log" 2>&1 \
+        || h_as_pg "$H_PG_BIN/pg_ctl" -D "$H_PG_DATA" -w -m immediate stop \
+            >> "$H_LOG/postgres.log" 2>&1 || true
+}
+
+h_pg_restart() {
+    h_pg_stop
+    h_pg_start
+}
+
+# h_createdb NAME_PREFIX: create a fresh database, print its URL.
+h_createdb() {
+    local name
+    name=${1:-t}_$$_${RANDOM}${RANDOM}
+    "$H_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$H_PG_ADMIN_URL" \
+        -c "CREATE DATABASE \"$name\"" >> "$H_LOG/postgres.log" 2>&1 || return 1
+    printf 'postgresql://sluice@127.0.0.1:%s/%s\n' "$H_PG_PORT" "$name"
+}
+
+# h_psql SQL [URL]: run SQL (default on H_DATABASE_URL), print unaligned rows.
+h_psql() {
+    "$H_PG_BIN/psql" -X -q -tA -v ON_ERROR_STOP=1 -d "${2:-$H_DATABASE_URL}" -c "$1"
+}
+
+# h_migrate [URL]: bin/sluice migrate on H_DATABASE_URL (or URL).
+h_migrate() {
+    SLUICE_DATABASE_URL=${1:-$H_DATABASE_URL} SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT \
+        "$H_ROOT/bin/sluice" migrate
+}
+
+# --- sluice-web ----------------------------------------------------------------------
+
+# h_web_start: bin/sluice-web in the background (SLUICE_VAR=$H_VAR, log in
+# $H_LOG/web.log); waits up to 10 s for the socket. Exports H_WEB_PID (the
+# master) and H_WEB_SOCKET. SLUICE_WEB_* from the caller's environment apply.
+h_web_start() {
+    _h_need_tmp
+    H_WEB_SOCKET=$H_VAR/run/sluice-web.sock
+    if [ ! -s "$H_VAR/secret.key" ]; then
+        (umask 077 && head -c 32 /dev/urandom > "$H_VAR/secret.key")
+    fi
+    rm -f "$H_WEB_SOCKET"
+    SLUICE_DATABASE_URL=${H_DATABASE_URL:-${SLUICE_DATABASE_URL:-}} \
+        SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT SLUICE_WEB_SOCKET=$H_WEB_SOCKET \
+        SLUICE_LOG_LEVEL=${SLUICE_LOG_LEVEL:-info} \
+        SLUICE_BASE_URL=${SLUICE_BASE_URL:-http://127.0.0.1:${H_HTTP_PORT:-80}} \
+        setsid "$H_ROOT/bin/sluice-web" < /dev/null >> "$H_LOG/web.log" 2>&1 &
+    H_WEB_PID=$!
+    export H_WEB_PID H_WEB_SOCKET
+    if ! h_wait_for 10 test -S "$H_WEB_SOCKET"; then
+        tail -n 20 "$H_LOG/web.log" >&2
+        echo "h_web_start: no socket at $H_WEB_SOCKET after 10 s" >&2
+        return 1
+    fi
+}
+
+# h_web_stop: SIGTERM the master, SIGKILL its group after 10 s.
+h_web_stop() {
+    h_stop_pid "$H_WEB_PID" 10
+    H_WEB_PID=""
+}
+
+# h_workers: the pids of the master's live (non-zombie) children, one a line,
+# sorted.
+h_workers() {
+    pgrep -P "$H_WEB_PID" -r R,S,D,T,t 2> /dev/null | sort -n || true
+}
+
+# --- nginx ---------------------------------------------------------------------------
+
+# h_nginx_start: render nginx/local.conf.in for $H_VAR on H_HTTP_PORT (if set)
+# or a free port and start nginx; exports H_URL, H_HTTP_PORT, H_NGINX_PID.
+h_nginx_start() {
+    _h_need_tmp
+    local conf=$H_VAR/nginx/nginx.conf
+    [ -n "${H_HTTP_PORT:-}" ] || H_HTTP_PORT=$(h_free_port)
+    "$H_ROOT/scripts/stack.sh" render-nginx "$conf" "$H_VAR" "$H_HTTP_PORT" \
+        "${H_WEB_SOCKET:-$H_VAR/run/sluice-web.sock}"
+    mkdir -p "$H_VAR/log"
+    setsid nginx -p "$H_VAR/nginx/" -c "$conf" -e "$H_VAR/log/nginx-error.log" \
+        < /dev/null >> "$H_LOG/nginx.log" 2>&1 &
+    H_NGINX_PID=$!
+    H_URL=http://127.0.0.1:$H_HTTP_PORT
+    export H_URL H_HTTP_PORT H_NGINX_PID
+    if ! h_wait_for 10 _h_port_in_use "$H_HTTP_PORT"; then
+        cat "$H_LOG/nginx.log" "$H_VAR/log/nginx-error.log" >&2 2> /dev/null || true
+        echo "h_nginx_start: nginx is not listening on $H_HTTP_PORT" >&2
+        return 1
+    fi
+}
+
+h_nginx_stop() {
+    h_stop_pid "$H_NGINX_PID" 10
+    H_NGINX_PID=""
+}
+
+_h_healthy() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$H_URL/healthz")" = 200 ]; }
+
+# h_stack_up: temporary directory, PostgreSQL, migrations, the pool, nginx;
+# waits (15 s) for /healthz to answer 200.
+h_stack_up() {
+    _h_need_tmp
+    [ -n "${H_HTTP_PORT:-}" ] || H_HTTP_PORT=$(h_free_port)
+    h_pg_start
+    h_migrate "$H_DATABASE_URL" >> "$H_LOG/migrate.log" 2>&1 \
+        || { tail -n 20 "$H_LOG/migrate.log" >&2; echo "h_stack_up: migrate failed" >&2; return 1; }
+    h_web_start
+    h_nginx_start
+    if ! h_wait_for 15 _h_healthy; then
+        tail -n 20 "$H_LOG/web.log" >&2
+        echo "h_stack_up: $H_URL/healthz is not 200 after 15 s" >&2
+        return 1
+    fi
+}
+
+# --- cleanup -------------------------------------------------------------------------
+
+h_cleanup() {
+    local d
+    h_nginx_stop
+    h_web_stop
+    h_pg_stop
+    if [ "${H_KEEP:-0}" = 1 ]; then
+        [ "${#H_TMPDIRS[@]}" -eq 0 ] || h_log "kept ${H_TMPDIRS[*]}"
+        return 0
+    fi
+    for d in "${H_TMPDIRS[@]+"${H_TMPDIRS[@]}"}"; do
+        rm -rf "$d"
+    done
+    H_TMPDIRS=()
+}
+
+# H_REPORT=0 (before sourcing) turns off the TAP side of the exit trap, for
+# scripts such as tests/run.sh that only use the harness to start things.
+H_REPORT=${H_REPORT:-1}
+
+_h_on_exit() {
+    local rc=$?
+    set +e
+    if [ "$H_REPORT" = 1 ] && [ "$H_DONE" != 1 ] && [ "$rc" -ne 0 ]; then
+        echo "not ok $((H_N + 1)) - ${0##*/} aborted (exit $rc)"
+        H_FAILED=$((H_FAILED + 1))
+        _h_dump_logs
+    fi
+    h_cleanup
+    if [ "$rc" -eq 0 ] && [ "$H_FAILED" -gt 0 ]; then
+        rc=1
+    fi
+    exit "$rc"
+}
+trap _h_on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+_h_dump_logs() {
+    local f
+    for f in "$H_LOG/web.log" "${H_VAR:-/nonexistent}/log/nginx-error.log"; do
+        if [ -s "$f" ]; then
+            echo "# --- last lines of $f"
+            tail -n 15 "$f" | sed 's/^/#   /'
+        fi
+    done
+}
+
+# --- assertions ------------------------------------------------------------------------
+
+ok() {
+    H_N=$((H_N + 1))
+    H_PASSED=$((H_PASSED + 1))
+    H_LAST_OK=1
+    echo "ok $H_N - $1"
+}
+
+fail() {
+    H_N=$((H_N + 1))
+    H_FAILED=$((H_FAILED + 1))
+    H_LAST_OK=0
+    echo "not ok $H_N - $1: ${2:-failed}"
+}
+
+# assert_eq NAME EXPECTED ACTUAL
+assert_eq() {
+    if [ "$2" = "$3" ]; then
+        ok "$1"
+    else
+        fail "$1" "expected '$2', got '$3'"
+    fi
+}
+
+# assert_contains NAME HAYSTACK NEEDLE
+assert_contains() {
+    if [[ $2 == *"$3"* ]]; then
+        ok "$1"
+    else
+        fail "$1" "'$3' not found in '$(printf '%s' "$2" | head -c 300)'"
+    fi
+}
+
+# assert_true NAME COMMAND...: passes if COMMAND succeeds.
+assert_true() {
+    local name=$1
+    shift
+    if "$@"; then
+        ok "$name"
+    else
+        fail "$name" "command failed: $*"
+    fi
+}
+
+# h_get URL [curl args...]: one request; sets H_STATUS, H_BODY, H_HEADERS
+# (the raw response headers, CRs removed). H_STATUS is 000 if curl failed.
+h_get() {
+    local url=$1 bodyf hdrf
+    shift
+    _h_need_tmp
+    bodyf=$H_TMP/.h_body
+    hdrf=$H_TMP/.h_headers
+    : > "$bodyf"
+    : > "$hdrf"
+    H_STATUS=$(curl -s -m 15 -o "$bodyf" -D "$hdrf" -w '%{http_code}' "$@" "$url" || true)
+    [ -n "$H_STATUS" ] || H_STATUS=000
+    H_BODY=$(cat "$bodyf")
+    H_HEADERS=$(tr -d '\r' < "$hdrf")
+}
+
+# h_header NAME: the value of response header NAME of the last h_get.
+h_header() {
+    printf '%s\n' "$H_HEADERS" | awk -v n="$1" 'BEGIN { n = tolower(n) }
+        { i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == n) {
+            v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v; exit } }'
+}
+
+# assert_status URL EXPECTED [curl args...]: request URL, expect the status.
+# H_STATUS, H_BODY and H_HEADERS stay set for further assertions.
+assert_status() {
+    local url=$1 want=$2 method=GET explicit="" prev="" a
+    shift 2
+    for a in "$@"; do
+        case "$prev" in -X|--request) explicit=$a ;; esac
+        case "$a" in
+            -X?*) explicit=${a#-X} ;;
+            -I|--head) explicit=HEAD ;;
+            -d|--data*|-F|--form*|-T|--upload-file) method=POST ;;
+        esac
+        prev=$a
+    done
+    [ -z "$explicit" ] || method=$explicit
+    h_get "$url" "$@"
+    if [ "$H_STATUS" = "$want" ]; then
+        ok "$method ${url#"${H_URL:-}"} -> $want"
+    else
+        fail "$method ${url#"${H_URL:-}"} -> $want" \
+            "got $H_STATUS: $(printf '%s' "$H_BODY" | head -c 300)"
+    fi
+}
+
+# h_json PATH: read JSON on stdin, print the value at PATH (a.b.0.c; strings
+# raw, anything else as JSON, missing: nothing and exit 1; bad JSON: exit 2).
+h_json() {
+    node -e '
+        let d;
+        try { d = JSON.parse(require("fs").readFileSync(0, "utf8")); }
+        catch (e) { process.exit(2); }
+        for (const k of process.argv[1].split(".").filter(Boolean)) {
+            if (d === null || typeof d !== "object" || !(k in d)) process.exit(1);
+            d = d[k];
+        }
+        process.stdout.write(typeof d === "string" ? d : JSON.stringify(d));
+    ' "$1"
+}
+
+# h_metric TEXT NAME_WITH_LABELS: the value of one Prometheus sample in TEXT
+# (exact series match, e.g. 'sluice_http_requests_total{route="/healthz",status="200"}').
+h_metric() {
+    printf '%s\n' "$1" | awk -v s="$2" '
+        substr($0, 1, 1) != "#" {
+            v = $NF; $NF = ""; sub(/[ \t]+$/, "");
+            if ($0 == s) { print v; found = 1; exit } }
+        END { exit !found }'
+}
+
+# h_done: print the summary; the EXIT trap makes the exit status 1 on failure.
+h_done() {
+    H_DONE=1
+    echo "# ${0##*/}: $H_PASSED passed, $H_FAILED failed"
+    if [ "$H_N" -eq 0 ]; then
+        echo "not ok 1 - ${0##*/} ran no tests"
+        H_FAILED=1
+    fi
+    [ "$H_FAILED" -eq 0 ] || _h_dump_logs
+    [ "$H_FAILED" -eq 0 ] && exit 0
+    exit 1
+}
