@@ -8,6 +8,11 @@
 /* health.c */
 void h_healthz(request *r);
 void h_metrics(request *r);
-void h_home(request *r);
+
+/* login.c */
+void h_login_form(request *r);
+void h_login(request *r);
+void h_logout(request *r);
+void h_dashboard(request *r);
 
 #endif

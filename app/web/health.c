@@ -1,4 +1,4 @@
-/* health.c - liveness and metrics endpoints, and the front page.
+/* health.c - liveness and metrics endpoints.
  *
  * /healthz answers 200 only when the control database answers a query, so
  * a load balancer takes a worker host out while its database is away. */
@@ -50,14 +50,4 @@ void h_metrics(request *r)
         return;
     }
     http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", sb_str(&out), out.len);
-}
-
-void h_home(request *r)
-{
-    static const char page[] =
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<title>sluice</title></head><body><h1>sluice</h1>"
-        "<p>The console is starting up. <a href=\"/healthz\">Health</a></p></body></html>\n";
-    http_send(r, 200, "text/html; charset=utf-8", page, sizeof page - 1);
 }

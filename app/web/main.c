@@ -5,7 +5,9 @@
 
 #include "config.h"
 #include "log.h"
+#include "page.h"
 #include "pool.h"
+#include "worker.h"
 
 static void usage(FILE *out)
 {
@@ -46,5 +48,6 @@ int main(int argc, char **argv)
     }
     int level = log_level_parse(cfg.log_level);
     log_init("web", level < 0 ? LOG_INFO : (enum log_level)level);
+    worker_init_hook = page_init;
     return pool_run(&cfg);
 }

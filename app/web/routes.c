@@ -8,7 +8,10 @@
 static const struct route table[] = {
     {"GET", "/healthz", h_healthz, ROLE_PUBLIC, ROUTE_API, 0},
     {"GET", "/metrics", h_metrics, ROLE_PUBLIC, ROUTE_PAGE, 0},
-    {"GET", "/", h_home, ROLE_PUBLIC, ROUTE_PAGE, 0},
+    {"GET", "/login", h_login_form, ROLE_PUBLIC, ROUTE_PAGE, 0},
+    {"POST", "/login", h_login, ROLE_PUBLIC, ROUTE_PAGE, 0},
+    {"POST", "/logout", h_logout, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"GET", "/", h_dashboard, ROLE_VIEWER, ROUTE_PAGE, 0},
 };
 
 const struct route *routes_table(size_t *n)

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "log.h"
 #include "metrics.h"
@@ -77,6 +78,7 @@ static void dispatch(struct worker *w, request *r)
         log_error("handler for %s %s produced no response", r->method, r->route->pattern);
         http_error(r, 500, "no response");
     }
+    audit_fallback(r);
 }
 
 void worker_handle(struct worker *w, void *fcgi_request)
