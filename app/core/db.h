@@ -36,12 +36,22 @@ PGconn *db_conn(db *d);
 const char *db_sqlstate(const db *d);
 /* Number of reconnects made so far (for metrics/tests). */
 unsigned long db_reconnects(const db *d);
+/* Rows affected by the last successful command (INSERT/UPDATE/DELETE,
+ * SELECT row count, rows copied by a COPY); 0 after a failure. */
+long long db_changes(const db *d);
 
 /* Run sql with text parameters $1..$n (NULL entries are SQL NULL).
  * On success *out (if out is not NULL) receives a result that lives in a
- * (freed at arena reset). Commands and queries both go through here. */
+ * (freed at arena reset). Commands and queries both go through here.
+ * With a == NULL and out != NULL the caller owns *out (PQclear). One
+ * statement per call (extended protocol); COPY is refused (SL_EINVAL).
+ * A transaction open when the connection broke is lost with it: until
+ * db_rollback() (or db_begin / db_commit, which report it) statements fail
+ * with SL_EDBDOWN instead of running outside the transaction. Calling
+ * db_rollback() at the start of each unit of work is cheap and resets this. */
 sl_err db_query(db *d, arena *a, sl_errbuf *eb, PGresult **out, const char *sql, int nparams,
                 const char *const *params);
+
 /* db_query without a result. */
 sl_err db_exec(db *d, sl_errbuf *eb, const char *sql, int nparams, const char *const *params);
 /* Convenience: first column of first row as an arena string, NULL for SQL
@@ -49,13 +59,23 @@ sl_err db_exec(db *d, sl_errbuf *eb, const char *sql, int nparams, const char *c
 sl_err db_query_value(db *d, arena *a, sl_errbuf *eb, char **value, const char *sql,
                       int nparams, const char *const *params);
 
+/* Run a trusted, multi-statement SQL script (our own migration files) with
+ * the simple protocol. Never for text that contains input: no parameters.
+ * SL_EDB messages start with "line N:" when the server gave a position. */
+sl_err db_exec_script(db *d, sl_errbuf *eb, const char *sql);
+
+/* db_begin refuses (SL_EINVAL) when a transaction is already open.
+ * db_commit fails with SL_EDB (sqlstate 25P02) when the transaction had
+ * failed and was rolled back, SL_EDBDOWN when the connection was lost. */
 sl_err db_begin(db *d, sl_errbuf *eb);
 sl_err db_commit(db *d, sl_errbuf *eb);
 /* Never fails visibly; safe to call outside a transaction. */
 void db_rollback(db *d);
 
 /* COPY ... FROM STDIN: start, send data (any chunking), finish. db_copy_end
- * with errmsg != NULL aborts the COPY. */
+ * with errmsg != NULL aborts the COPY (SL_OK once aborted; inside a
+ * transaction, the transaction is then failed). Between begin and end no
+ * other statement may run on the handle. db_changes() gives rows copied. */
 sl_err db_copy_in_begin(db *d, sl_errbuf *eb, const char *copy_sql);
 sl_err db_copy_in_put(db *d, sl_errbuf *eb, const void *data, size_t len);
 sl_err db_copy_in_end(db *d, sl_errbuf *eb, const char *errmsg);
@@ -68,5 +88,12 @@ sl_err db_copy_out(db *d, sl_errbuf *eb, const char *copy_sql, db_copy_cb cb, vo
 /* Quote an identifier / literal for SQL text, into the arena. */
 char *db_quote_ident(arena *a, const char *ident);
 char *db_quote_literal(arena *a, const char *lit);
+/* Quote the first len bytes of ident; NULL when they contain a NUL byte.
+ * Quoting is done here (no connection needed): identifiers in double quotes
+ * with inner quotes doubled; literals in single quotes with inner quotes
+ * doubled, as a " E'...'" string with doubled backslashes when they contain
+ * a backslash (the same text PQescapeLiteral makes for a UTF-8 client).
+ * Both return NULL for a NULL input. */
+char *db_quote_ident_n(arena *a, const char *ident, size_t len);
 
 #endif
