@@ -252,12 +252,23 @@ void http_problem(request *r, int status, const char *detail, json_t *errors)
     free(s);
 }
 
+/* No control characters: browsers drop tab, CR and LF anywhere in a URL,
+ * so "/\t/evil.example" would be followed as "//evil.example". */
+static int url_clean(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
 void http_redirect(request *r, int status, const char *location)
 {
     http_set_status(r, status ? status : 303);
     sb_clear(&r->out);
     /* Only local paths: never an open redirect. */
-    if (!location || location[0] != '/' || location[1] == '/' || location[1] == '\\')
+    if (!location || location[0] != '/' || location[1] == '/' || location[1] == '\\' ||
+        !url_clean(location))
         location = "/";
     http_add_header(r, "Location", location);
 }
