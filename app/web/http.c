@@ -346,8 +346,8 @@ void http_begin_stream(request *r)
     if (!r->status)
         r->status = 200;
     r->responded = 1;
+    r->streaming = 1; /* before send_head: a stream always declares a type */
     send_head(r, 0);
-    r->streaming = 1;
 }
 
 void http_finish(request *r)
