@@ -166,8 +166,8 @@ static sl_err load_applied(db *d, arena *a, struct mset *s, sl_errbuf *eb)
 {
     PGresult *r;
     sl_err err = db_query(d, a, eb, &r,
-                          "SELECT version, name, checksum, applied_at FROM sluice.schema_migrations"
-                          " ORDER BY version",
+                          "SELECT version, name, checksum, applied_at"
+                          " FROM sluice.schema_migrations ORDER BY version",
                           0, NULL);
     if (err != SL_OK)
         return err;

@@ -250,9 +250,8 @@ START_TEST(test_copy_roundtrip)
     ck_assert_int_eq(count_rows(d, "t_copy"), ROWS);
 
     struct sink s = {0};
-    ck_assert_int_eq(db_copy_out(d, &eb, "COPY (SELECT id, v, n FROM t_copy ORDER BY id) TO STDOUT",
-                                 sink_cb, &s),
-                     SL_OK);
+    const char *out_sql = "COPY (SELECT id, v, n FROM t_copy ORDER BY id) TO STDOUT";
+    ck_assert_int_eq(db_copy_out(d, &eb, out_sql, sink_cb, &s), SL_OK);
     ck_assert_int_eq(s.calls, ROWS);
     ck_assert_int_eq(db_changes(d), ROWS);
     ck_assert_uint_eq(s.len, len);

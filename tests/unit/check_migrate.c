@@ -251,8 +251,8 @@ START_TEST(test_concurrent)
     for (int v = 2; v <= FILES; v++) {
         char name[32], sql[160];
         snprintf(name, sizeof name, "%03d_step.sql", v);
-        snprintf(sql, sizeof sql, "SELECT pg_sleep(0.05);\nINSERT INTO sluice.t_runs VALUES (%d);\n",
-                 v);
+        snprintf(sql, sizeof sql,
+                 "SELECT pg_sleep(0.05);\nINSERT INTO sluice.t_runs VALUES (%d);\n", v);
         write_file(name, sql);
     }
     int fds[PROCS][2];
@@ -293,7 +293,8 @@ START_TEST(test_concurrent)
     ck_assert_int_eq(total, FILES);
     db *d = open_db();
     ck_assert_str_eq(value(d, "SELECT count(*) FROM sluice.schema_migrations"), "6");
-    ck_assert_str_eq(value(d, "SELECT count(*) || '/' || count(DISTINCT version) FROM sluice.t_runs"),
+    ck_assert_str_eq(value(d, "SELECT count(*) || '/' || count(DISTINCT version)"
+                              " FROM sluice.t_runs"),
                      "6/6");
     db_close(d);
     cleanup();

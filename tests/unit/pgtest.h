@@ -72,7 +72,8 @@ static __attribute__((unused)) int pgt_run(const char *url, const char *sql)
 }
 
 /* The conninfo of url with its database replaced by dbname, into out. */
-static __attribute__((unused)) void pgt_url_for_db(char *out, size_t cap, const char *url, const char *dbname)
+static __attribute__((unused)) void pgt_url_for_db(char *out, size_t cap, const char *url,
+                                                  const char *dbname)
 {
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(url, &err);
