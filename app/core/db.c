@@ -325,11 +325,23 @@ static sl_err check_result(db *d, sl_errbuf *eb, PGresult *r, ExecStatusType wan
     return err;
 }
 
+/* A plain "ROLLBACK" / "ABORT" (not ROLLBACK TO SAVEPOINT). */
 static int is_rollback(const char *sql)
 {
-    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
-        sql++;
-    return strncasecmp(sql, "ROLLBACK", 8) == 0 || strncasecmp(sql, "ABORT", 5) == 0;
+    sql += strspn(sql, " \t\r\n");
+    size_t n = 0;
+    if (strncasecmp(sql, "ROLLBACK", 8) == 0)
+        n = 8;
+    else if (strncasecmp(sql, "ABORT", 5) == 0)
+        n = 5;
+    else
+        return 0;
+    sql += n;
+    sql += strspn(sql, " \t\r\n");
+    if (strncasecmp(sql, "WORK", 4) == 0 || strncasecmp(sql, "TRANSACTION", 11) == 0)
+        sql += strcspn(sql, " \t\r\n;");
+    sql += strspn(sql, " \t\r\n;");
+    return *sql == '\0';
 }
 
 /* Everything a statement needs first: a live connection, no COPY in

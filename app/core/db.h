@@ -21,7 +21,9 @@
 typedef struct db db;
 
 /* Connect with a libpq conninfo or URL. On failure returns NULL and fills
- * eb (SL_EDBDOWN). connect_timeout in seconds (0: libpq default). */
+ * eb (SL_EDBDOWN). connect_timeout in seconds (0: libpq default). The
+ * connection gets application_name=sluice, TCP keepalives and a UTF-8
+ * client encoding; settings in the conninfo win, except the encoding. */
 db *db_open(const char *conninfo, int connect_timeout, sl_errbuf *eb);
 /* A handle that is not yet connected: the first use connects. Never NULL. */
 db *db_open_lazy(const char *conninfo, int connect_timeout);

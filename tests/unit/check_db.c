@@ -119,6 +119,11 @@ START_TEST(test_query_value)
     ck_assert_int_eq(db_query_value(d, a, &eb, &v, "SELECT coalesce($1, 'was null')", 1, pn),
                      SL_OK);
     ck_assert_str_eq(v, "was null");
+    ck_assert_int_eq(db_query_value(d, a, &eb, &v, "SELECT current_setting('application_name')"
+                                    " || '/' || current_setting('client_encoding')",
+                                    0, NULL),
+                     SL_OK);
+    ck_assert_str_eq(v, "sluice/UTF8");
     arena_free(a);
     db_close(d);
 }
@@ -363,8 +368,8 @@ START_TEST(test_backend_terminated)
     char *ins = arena_printf(a, "INSERT INTO %s VALUES ($1)", t);
     ck_assert_int_eq(db_exec(d, &eb, "CREATE TABLE t_term (n int)", 0, NULL), SL_OK);
     char pid[32];
-    for (int round = 0; round < 2; round++) {
-        int in_tx = round == 1;
+    for (int round = 0; round < 3; round++) {
+        int in_tx = round > 0;
         if (in_tx) {
             ck_assert_int_eq(db_begin(d, &eb), SL_OK);
             const char *p[] = {"1"};
@@ -394,9 +399,13 @@ START_TEST(test_backend_terminated)
             const char *p[] = {"2"};
             ck_assert_int_eq(db_exec(d, &eb, ins, 1, p), SL_EDBDOWN);
             ck_assert_int_eq(db_exec(d, &eb, ins, 1, p), SL_EDBDOWN);
-            ck_assert_int_eq(db_commit(d, &eb), SL_EDBDOWN);
+            ck_assert_int_eq(db_exec(d, &eb, "ROLLBACK TO SAVEPOINT x", 0, NULL), SL_EDBDOWN);
+            if (round == 1) /* acknowledged by a failing commit */
+                ck_assert_int_eq(db_commit(d, &eb), SL_EDBDOWN);
+            else /* or by a plain ROLLBACK */
+                ck_assert_int_eq(db_exec(d, &eb, " rollback work ;", 0, NULL), SL_OK);
             ck_assert_int_eq(db_exec(d, &eb, "SELECT 1", 0, NULL), SL_OK);
-            ck_assert_uint_eq(db_reconnects(d), 2);
+            ck_assert_uint_eq(db_reconnects(d), (unsigned)round + 1);
         }
     }
     ck_assert_int_eq(count_rows(d, t), 0);
