@@ -90,6 +90,7 @@ void worker_handle(struct worker *w, void *fcgi_request)
     r.w = w;
     r.cfg = w->cfg;
     r.db = w->db;
+    db_rollback(w->db); /* a transaction a previous request left open ends here */
     log_set_context(r.request_id, NULL);
     if (e != SL_OK)
         http_error(&r, 400, eb.msg);
