@@ -179,6 +179,7 @@ void h_dashboard(request *r)
                                                 PQgetvalue(res, i, 1), "actor",
                                                 PQgetvalue(res, i, 2), "action",
                                                 PQgetvalue(res, i, 3)));
+    json_object_set_new(ctx, "has_recent", json_boolean(json_array_size(recent) > 0));
     json_object_set_new(ctx, "recent", recent);
     page_render(r, 200, "dashboard", ctx);
 }
