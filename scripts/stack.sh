@@ -484,7 +484,8 @@ ensure_admin() {
     pw=$(random_password)
     if ! printf '%s\n' "$pw" | "$ROOT/bin/sluice" user add --email admin@localhost \
             --role admin --name Admin >> "$LOGDIR/admin.log" 2>&1; then
-        warn "could not create admin@localhost; see $LOGDIR/admin.log"
+        warn "could not create admin@localhost (see $LOGDIR/admin.log); if it exists"
+        warn "already, set a password: bin/sluice user set-password --email admin@localhost"
         return 0
     fi
     (umask 077 && printf '%s\n' "$pw" > "$file")

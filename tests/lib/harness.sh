@@ -244,12 +244,17 @@ h_web_start() {
         setsid "$H_ROOT/bin/sluice-web" < /dev/null >> "$H_LOG/web.log" 2>&1 &
     H_WEB_PID=$!
     export H_WEB_PID H_WEB_SOCKET
-    if ! h_wait_for 10 test -S "$H_WEB_SOCKET"; then
+    h_wait_for 10 _h_web_ready || true
+    if [ ! -S "$H_WEB_SOCKET" ]; then
         tail -n 20 "$H_LOG/web.log" >&2
-        echo "h_web_start: no socket at $H_WEB_SOCKET after 10 s" >&2
+        echo "h_web_start: no socket at $H_WEB_SOCKET (master alive: $(h_alive "$H_WEB_PID" \
+            && echo yes || echo no))" >&2
         return 1
     fi
 }
+
+# The socket is there, or the master is gone (no point waiting).
+_h_web_ready() { [ -S "$H_WEB_SOCKET" ] || ! h_alive "$H_WEB_PID"; }
 
 # h_web_stop: SIGTERM the master, SIGKILL its group after 10 s.
 h_web_stop() {
@@ -291,7 +296,8 @@ h_nginx_stop() {
     H_NGINX_PID=""
 }
 
-_h_healthy() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$H_URL/healthz")" = 200 ]; }
+# h_healthy: GET $H_URL/healthz answers 200.
+h_healthy() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$H_URL/healthz")" = 200 ]; }
 
 # h_stack_up: temporary directory, PostgreSQL, migrations, the pool, nginx;
 # waits (15 s) for /healthz to answer 200.
@@ -303,7 +309,7 @@ h_stack_up() {
         || { tail -n 20 "$H_LOG/migrate.log" >&2; echo "h_stack_up: migrate failed" >&2; return 1; }
     h_web_start
     h_nginx_start
-    if ! h_wait_for 15 _h_healthy; then
+    if ! h_wait_for 15 h_healthy; then
         tail -n 20 "$H_LOG/web.log" >&2
         echo "h_stack_up: $H_URL/healthz is not 200 after 15 s" >&2
         return 1
@@ -312,8 +318,20 @@ h_stack_up() {
 
 # --- cleanup -------------------------------------------------------------------------
 
+H_DEFERRED=()
+
+# h_defer COMMAND...: run COMMAND (as given) at cleanup, before anything else
+# is stopped; last deferred, first run.
+h_defer() {
+    H_DEFERRED+=("$(printf '%q ' "$@")")
+}
+
 h_cleanup() {
-    local d
+    local d i
+    for ((i = ${#H_DEFERRED[@]} - 1; i >= 0; i--)); do
+        eval "${H_DEFERRED[i]}" > /dev/null 2>&1 || true
+    done
+    H_DEFERRED=()
     h_nginx_stop
     h_web_stop
     h_pg_stop
@@ -354,7 +372,7 @@ _h_dump_logs() {
     for f in "$H_LOG/web.log" "${H_VAR:-/nonexistent}/log/nginx-error.log"; do
         if [ -s "$f" ]; then
             echo "# --- last lines of $f"
-            tail -n 15 "$f" | sed 's/^/#   /'
+            tail -n 8 "$f" | cut -c1-400 | sed 's/^/#   /'
         fi
     done
 }
@@ -393,11 +411,12 @@ assert_contains() {
     fi
 }
 
-# assert_true NAME COMMAND...: passes if COMMAND succeeds.
+# assert_true NAME COMMAND...: passes if COMMAND succeeds (its stdout is
+# discarded).
 assert_true() {
     local name=$1
     shift
-    if "$@"; then
+    if "$@" > /dev/null; then
         ok "$name"
     else
         fail "$name" "command failed: $*"
