@@ -6,7 +6,8 @@
 # Each tests/fuzz/fuzz_<name>.c is a libFuzzer target. It names the project
 # sources it needs on a comment line:
 #     // fuzz-sources: app/core/config.c app/core/err.c
-# and, optionally, extra pkg-config packages it links against:
+# (several such lines add up, to keep lines short) and, optionally, extra
+# pkg-config packages it links against:
 #     // fuzz-libs: libcurl
 # Targets are built with clang (-fsanitize=fuzzer,address,undefined) into
 # build/fuzz/ and each runs for SECONDS / <number of targets> seconds (at
@@ -71,7 +72,7 @@ for src in "${targets[@]}"; do
         failed=$((failed + 1))
         continue
     fi
-    sources=$(sed -n 's|^// *fuzz-sources: *||p' "$src" | head -1)
+    sources=$(sed -n 's|^// *fuzz-sources: *||p' "$src" | tr '\n' ' ')
     pkgs=$(sed -n 's|^// *fuzz-libs: *||p' "$src" | head -1)
     extra_cflags=$PQ_CFLAGS
     extra_libs=""
