@@ -10,5 +10,8 @@
 
 int cmd_migrate(int argc, char **argv, const sl_config *cfg);
 int cmd_tick(int argc, char **argv, const sl_config *cfg);
+int cmd_user(int argc, char **argv, const sl_config *cfg);  /* user.c */
+int cmd_token(int argc, char **argv, const sl_config *cfg); /* token.c */
+int cmd_key(int argc, char **argv, const sl_config *cfg);   /* key.c */
 
 #endif

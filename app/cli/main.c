@@ -21,6 +21,9 @@ static const struct {
 } commands[] = {
     {"migrate", cmd_migrate, 1, "apply pending SQL migrations to the control database"},
     {"tick", cmd_tick, 1, "do the work that is due (cron runs this every minute)"},
+    {"user", cmd_user, 1, "manage console users (add, list, set-password, set-role, ...)"},
+    {"token", cmd_token, 1, "create, list and revoke API tokens"},
+    {"key", cmd_key, 1, "create the secret key file that seals credentials"},
     {"config", cmd_config, 0, "print the effective configuration, secrets masked"},
     {"version", cmd_version, 0, "print the version"},
 };
