@@ -15,4 +15,19 @@ void h_login(request *r);
 void h_logout(request *r);
 void h_dashboard(request *r);
 
+/* users.c */
+void h_users_list(request *r);
+void h_users_new(request *r);
+void h_users_create(request *r);
+void h_user_show(request *r);
+void h_user_update(request *r);
+void h_user_password_form(request *r);
+void h_user_password(request *r);
+void h_user_deactivate_form(request *r);
+void h_user_deactivate(request *r);
+void h_user_activate(request *r);
+void h_api_users_list(request *r);
+void h_api_user_get(request *r);
+void h_api_me(request *r);
+
 #endif

@@ -12,6 +12,19 @@ static const struct route table[] = {
     {"POST", "/login", h_login, ROLE_PUBLIC, ROUTE_PAGE, 0},
     {"POST", "/logout", h_logout, ROLE_VIEWER, ROUTE_PAGE, 0},
     {"GET", "/", h_dashboard, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"GET", "/users", h_users_list, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"GET", "/users/new", h_users_new, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"POST", "/users", h_users_create, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"GET", "/users/{id}", h_user_show, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"POST", "/users/{id}", h_user_update, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"GET", "/users/{id}/password", h_user_password_form, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"POST", "/users/{id}/password", h_user_password, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"GET", "/users/{id}/deactivate", h_user_deactivate_form, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"POST", "/users/{id}/deactivate", h_user_deactivate, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"POST", "/users/{id}/activate", h_user_activate, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"GET", "/api/v1/users", h_api_users_list, ROLE_ADMIN, ROUTE_API, 0},
+    {"GET", "/api/v1/users/{id}", h_api_user_get, ROLE_ADMIN, ROUTE_API, 0},
+    {"GET", "/api/v1/me", h_api_me, ROLE_VIEWER, ROUTE_API, 0},
 };
 
 const struct route *routes_table(size_t *n)

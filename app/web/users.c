@@ -1,0 +1,822 @@
+/* users.c - console users, for admins: list, create, edit name and role,
+ * reset a password, deactivate and reactivate; and the JSON API
+ * (GET /api/v1/users, /api/v1/users/{id}, /api/v1/me).
+ *
+ * Everything here lives in the request arena. Every change runs in one
+ * transaction with its audit row. Rules that protect the console from
+ * locking everyone out (the last active admin cannot be demoted or
+ * deactivated; nobody deactivates their own account) take row locks on
+ * every active admin, always in id order, before reading the target, so
+ * two admins demoting each other at the same moment cannot both succeed.
+ * password_hash never leaves the database: no query here selects it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "crypto.h"
+#include "form.h"
+#include "handlers.h"
+#include "page.h"
+#include "uuid.h"
+#include "worker.h"
+
+#define USERS_PAGE 50
+#define API_LIMIT_DEFAULT 50
+#define API_LIMIT_MAX 200
+#define EMAIL_MAX 254       /* bytes */
+#define NAME_MAX_CHARS 200  /* UTF-8 code points */
+#define PASSWORD_MIN 8      /* UTF-8 code points */
+#define PASSWORD_MAX 1024   /* bytes */
+
+#define ISO(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define SHORT(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+
+/* The columns every user query selects, in the order of enum ucol. */
+#define USER_COLS                                                                              \
+    "id, email, name, role, active, " ISO("last_login_at") ", " ISO("created_at") ", "       \
+        ISO("updated_at") ", " SHORT("last_login_at") ", " SHORT("created_at")
+
+enum ucol { C_ID, C_EMAIL, C_NAME, C_ROLE, C_ACTIVE, C_LOGIN, C_CREATED, C_UPDATED,
+            C_LOGIN_SHORT, C_CREATED_SHORT };
+
+static const char *const role_values[] = {"admin", "editor", "viewer"};
+
+#define LAST_ADMIN_MSG "this is the last active admin; make another user an admin first"
+
+/* --- small helpers ---------------------------------------------------------------- */
+
+/* Number of code points in s, or -1 when s is not valid UTF-8 (overlong
+ * forms, surrogates and values past U+10FFFF are invalid): PostgreSQL
+ * would refuse such text, so it must be caught as a field error. */
+static long utf8_len(const char *s)
+{
+    long n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        int extra;
+        unsigned cp, min;
+        if (c < 0x80) {
+            p++;
+            n++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            extra = 1, cp = c & 0x1F, min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2, cp = c & 0x0F, min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            extra = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return -1;
+        }
+        for (int i = 1; i <= extra; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return -1;
+        p += extra + 1;
+        n++;
+    }
+    return n;
+}
+
+static int has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7F)
+            return 1;
+    return 0;
+}
+
+/* 1 when s looks like an email address: local@domain, exactly one '@', no
+ * white space, control characters or <>()[],;:"\ , a domain of dot-separated
+ * non-empty labels that do not start or end with '-'. "admin@localhost" is
+ * fine: console users on a private install need not have a public domain. */
+static int email_ok(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (!at || at == s || strchr(at + 1, '@') || strlen(s) > EMAIL_MAX || utf8_len(s) < 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7F || strchr("<>()[],;:\"\\", *p))
+            return 0;
+    const char *d = at + 1;
+    if (!*d)
+        return 0;
+    for (const char *label = d;;) {
+        const char *dot = strchr(label, '.');
+        size_t n = dot ? (size_t)(dot - label) : strlen(label);
+        if (n == 0 || label[0] == '-' || label[n - 1] == '-')
+            return 0;
+        if (!dot)
+            return 1;
+        label = dot + 1;
+    }
+}
+
+static int role_ok(const char *s)
+{
+    for (size_t i = 0; i < sizeof role_values / sizeof role_values[0]; i++)
+        if (strcmp(s, role_values[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* [{value, selected}] for the role <select>. */
+static json_t *role_options(const char *current)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < sizeof role_values / sizeof role_values[0]; i++)
+        json_array_append_new(list, json_pack("{s:s, s:b}", "value", role_values[i], "selected",
+                                              strcmp(role_values[i], current) == 0));
+    return list;
+}
+
+static json_t *str_or_null(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+}
+
+/* The API's view of a user row (never the password hash: it is not selected). */
+static json_t *user_api_json(PGresult *res, int row)
+{
+    json_t *u = json_object();
+    json_object_set_new(u, "id", json_string(PQgetvalue(res, row, C_ID)));
+    json_object_set_new(u, "email", json_string(PQgetvalue(res, row, C_EMAIL)));
+    json_object_set_new(u, "name", json_string(PQgetvalue(res, row, C_NAME)));
+    json_object_set_new(u, "role", json_string(PQgetvalue(res, row, C_ROLE)));
+    json_object_set_new(u, "active",
+                        json_boolean(strcmp(PQgetvalue(res, row, C_ACTIVE), "t") == 0));
+    json_object_set_new(u, "last_login_at", str_or_null(res, row, C_LOGIN));
+    json_object_set_new(u, "created_at", json_string(PQgetvalue(res, row, C_CREATED)));
+    json_object_set_new(u, "updated_at", json_string(PQgetvalue(res, row, C_UPDATED)));
+    return u;
+}
+
+/* The pages' view: the API fields plus display strings and flags. */
+static json_t *user_page_json(request *r, PGresult *res, int row)
+{
+    json_t *u = user_api_json(res, row);
+    json_object_set_new(u, "last_login_short", str_or_null(res, row, C_LOGIN_SHORT));
+    json_object_set_new(u, "created_short", json_string(PQgetvalue(res, row, C_CREATED_SHORT)));
+    json_object_set_new(u, "is_self", json_boolean(r->user_id && strcmp(r->user_id,
+                                                   PQgetvalue(res, row, C_ID)) == 0));
+    return u;
+}
+
+/* Roll back the open transaction and answer with the database error. */
+static void tx_fail(request *r, sl_err e, const sl_errbuf *eb)
+{
+    db_rollback(r->db);
+    web_db_error(r, e, eb);
+}
+
+/* The {id} path parameter when it is a UUID; otherwise answer 404 and
+ * return NULL. */
+static const char *id_param(request *r)
+{
+    const char *id = http_path_param(r, "id");
+    if (!id || !uuid_valid(id)) {
+        http_error(r, 404, "no such user");
+        return NULL;
+    }
+    return id;
+}
+
+/* Load user id into *res. 1: found; 0: not found (answered 404);
+ * -1: database failure (answered). lock: FOR UPDATE, inside a transaction
+ * (which is rolled back on failure). */
+static int load_user(request *r, const char *id, int lock, PGresult **res)
+{
+    sl_errbuf eb = {0};
+    sl_err e = db_query(r->db, r->a, &eb, res,
+                        lock ? "SELECT " USER_COLS " FROM sluice.users WHERE id = $1 FOR UPDATE"
+                             : "SELECT " USER_COLS " FROM sluice.users WHERE id = $1",
+                        1, (const char *[]){id});
+    if (e) {
+        if (lock)
+            tx_fail(r, e, &eb);
+        else
+            web_db_error(r, e, &eb);
+        return -1;
+    }
+    if (PQntuples(*res) != 1) {
+        if (lock)
+            db_rollback(r->db);
+        http_error(r, 404, "no such user");
+        return 0;
+    }
+    return 1;
+}
+
+/* Inside a transaction: lock every active admin row (in id order, so
+ * concurrent callers queue instead of deadlocking) and return how many
+ * there are, or -1 after answering a database error (rolled back). */
+static int lock_active_admins(request *r)
+{
+    sl_errbuf eb = {0};
+    PGresult *res;
+    sl_err e = db_query(r->db, r->a, &eb, &res,
+                        "SELECT id FROM sluice.users WHERE role = 'admin' AND active"
+                        " ORDER BY id FOR UPDATE",
+                        0, NULL);
+    if (e) {
+        tx_fail(r, e, &eb);
+        return -1;
+    }
+    return PQntuples(res);
+}
+
+/* Commit, answering a database error (and returning non-zero) on failure. */
+static int commit_or_fail(request *r)
+{
+    sl_errbuf eb = {0};
+    sl_err e = db_commit(r->db, &eb);
+    if (e) {
+        tx_fail(r, e, &eb);
+        return 1;
+    }
+    return 0;
+}
+
+/* Write the audit row inside the open transaction; on failure roll back and
+ * answer 500 (a change must not happen unrecorded). Returns non-zero then. */
+static int audit_or_fail(request *r, const char *action, const char *id, json_t *details)
+{
+    sl_err e = audit_write(r, action, "user", id, details, NULL);
+    json_decref(details);
+    if (e) {
+        db_rollback(r->db);
+        http_error(r, 500, "the change could not be recorded in the audit log");
+        return 1;
+    }
+    return 0;
+}
+
+/* Check a new password and its confirmation; field errors go to errors. */
+static void check_password(json_t *errors, const char *pw, const char *confirm)
+{
+    if (!*pw)
+        page_field_error(errors, "password", "enter a password");
+    else if (strlen(pw) > PASSWORD_MAX)
+        page_field_error(errors, "password", "the password is longer than 1024 bytes");
+    else if (utf8_len(pw) < 0)
+        page_field_error(errors, "password", "the password is not valid UTF-8 text");
+    else if (utf8_len(pw) < PASSWORD_MIN)
+        page_field_error(errors, "password", "the password needs at least 8 characters");
+    else if (strcmp(pw, confirm) != 0)
+        page_field_error(errors, "confirm", "the two passwords do not match");
+}
+
+static void check_name(json_t *errors, const char *name)
+{
+    long n = utf8_len(name);
+    if (!*name)
+        page_field_error(errors, "name", "enter a name");
+    else if (n < 0)
+        page_field_error(errors, "name", "the name is not valid UTF-8 text");
+    else if (n > NAME_MAX_CHARS)
+        page_field_error(errors, "name", "the name is longer than 200 characters");
+    else if (has_control(name))
+        page_field_error(errors, "name", "the name must be one line of text");
+}
+
+/* --- keyset pagination ------------------------------------------------------------ */
+
+/* Newest first: (created_at, id) descending. after: rows older than that
+ * user; before: rows newer than that user (fetched oldest-first; the
+ * caller walks them backwards). At most limit + 1 rows, so the caller can
+ * tell whether there is more. */
+static sl_err list_users(request *r, const char *after, const char *before, int limit,
+                         PGresult **res, sl_errbuf *eb)
+{
+    char *lim = arena_printf(r->a, "%d", limit + 1);
+    if (before)
+        return db_query(r->db, r->a, eb, res,
+                        "SELECT " USER_COLS " FROM sluice.users"
+                        " WHERE (created_at, id) > (SELECT created_at, id FROM sluice.users"
+                        " WHERE id = $1)"
+                        " ORDER BY created_at, id LIMIT $2::int",
+                        2, (const char *[]){before, lim});
+    return db_query(r->db, r->a, eb, res,
+                    "SELECT " USER_COLS " FROM sluice.users"
+                    " WHERE $1::uuid IS NULL OR (created_at, id) < (SELECT created_at, id"
+                    " FROM sluice.users WHERE id = $1::uuid)"
+                    " ORDER BY created_at DESC, id DESC LIMIT $2::int",
+                    2, (const char *[]){after, lim});
+}
+
+/* --- pages -------------------------------------------------------------------------- */
+
+void h_users_list(request *r)
+{
+    const char *after = http_query(r, "after");
+    const char *before = http_query(r, "before");
+    if (after && !*after)
+        after = NULL;
+    if (before && !*before)
+        before = NULL;
+    if ((after && !uuid_valid(after)) || (before && !uuid_valid(before)) || (after && before)) {
+        http_error(r, 400, "the page link is malformed");
+        return;
+    }
+    sl_errbuf eb = {0};
+    PGresult *res;
+    sl_err e = list_users(r, after, before, USERS_PAGE, &res, &eb);
+    if (e) {
+        web_db_error(r, e, &eb);
+        return;
+    }
+    int n = PQntuples(res);
+    int more = n > USERS_PAGE;
+    if (more)
+        n = USERS_PAGE;
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, user_page_json(r, res, before ? n - 1 - i : i));
+
+    json_t *ctx = page_ctx(r, "Users", "users");
+    if (n > 0) {
+        const char *first = json_string_value(json_object_get(json_array_get(items, 0), "id"));
+        const char *last =
+            json_string_value(json_object_get(json_array_get(items, (size_t)n - 1), "id"));
+        /* Newer rows exist when we came from an older page or there are
+         * more before; older rows when there are more after or we came
+         * from a newer page. */
+        if (after || (before && more))
+            json_object_set_new(ctx, "newer", json_string(first));
+        if ((!before && more) || before)
+            json_object_set_new(ctx, "older", json_string(last));
+    }
+    json_object_set_new(ctx, "has_users", json_boolean(n > 0));
+    json_object_set_new(ctx, "users", items);
+    json_object_set_new(ctx, "paged", json_boolean(after || before));
+    page_render(r, 200, "users/list", ctx);
+}
+
+/* The new-user form with the typed values (never the password). */
+static void new_page(request *r, int status, const char *email, const char *name,
+                     const char *role, json_t *errors)
+{
+    json_t *ctx = page_ctx(r, "New user", "users");
+    json_object_set_new(ctx, "email", json_string(email));
+    json_object_set_new(ctx, "name", json_string(name));
+    json_object_set_new(ctx, "roles", role_options(role));
+    json_object_set_new(ctx, "has_errors", json_boolean(json_object_size(errors) > 0));
+    json_object_set_new(ctx, "errors", errors);
+    page_render(r, status, "users/new", ctx);
+}
+
+void h_users_new(request *r)
+{
+    new_page(r, 200, "", "", "viewer", json_object());
+}
+
+void h_users_create(request *r)
+{
+    sl_errbuf eb = {0};
+    if (form_parse(r, &eb) != SL_OK) {
+        http_error(r, 400, eb.msg);
+        return;
+    }
+    const char *email = form_str(r, "email");
+    const char *name = form_str(r, "name");
+    const char *role = form_str(r, "role");
+    const char *pw = form_get(r, "password");
+    const char *confirm = form_get(r, "confirm");
+    if (!*role)
+        role = "viewer";
+    json_t *errors = json_object();
+
+    if (!*email)
+        page_field_error(errors, "email", "enter an email address");
+    else if (!email_ok(email))
+        page_field_error(errors, "email", "enter an email address like name@example.com");
+    check_name(errors, name);
+    if (!role_ok(role)) {
+        page_field_error(errors, "role", "choose admin, editor or viewer");
+        role = "viewer";
+    }
+    check_password(errors, pw ? pw : "", confirm ? confirm : "");
+
+    PGresult *res;
+    if (!json_object_get(errors, "email")) {
+        sl_err e = db_query(r->db, r->a, &eb, &res,
+                            "SELECT 1 FROM sluice.users WHERE lower(email) = lower($1)", 1,
+                            (const char *[]){email});
+        if (e) {
+            json_decref(errors);
+            web_db_error(r, e, &eb);
+            return;
+        }
+        if (PQntuples(res) > 0)
+            page_field_error(errors, "email", "a user with this email already exists");
+    }
+    if (json_object_size(errors) > 0) {
+        new_page(r, 422, email, name, role, errors);
+        return;
+    }
+
+    char *hash;
+    sl_err e = cr_password_hash(r->a, pw, &hash, &eb);
+    if (e) {
+        json_decref(errors);
+        http_error(r, 500, "the password could not be hashed");
+        return;
+    }
+    db_rollback(r->db);
+    if ((e = db_begin(r->db, &eb)) != SL_OK) {
+        json_decref(errors);
+        tx_fail(r, e, &eb);
+        return;
+    }
+    e = db_query(r->db, r->a, &eb, &res,
+                 "INSERT INTO sluice.users (email, name, role, password_hash)"
+                 " VALUES ($1, $2, $3, $4) RETURNING id",
+                 4, (const char *[]){email, name, role, hash});
+    if (e == SL_EDB && strcmp(db_sqlstate(r->db), "23505") == 0) {
+        /* Someone took the address since we looked. */
+        db_rollback(r->db);
+        page_field_error(errors, "email", "a user with this email already exists");
+        new_page(r, 422, email, name, role, errors);
+        return;
+    }
+    json_decref(errors);
+    if (e) {
+        tx_fail(r, e, &eb);
+        return;
+    }
+    const char *id = arena_strdup(r->a, PQgetvalue(res, 0, 0));
+    if (audit_or_fail(r, "user.create", id,
+                      json_pack("{s:s, s:s, s:s}", "email", email, "role", role, "name", name)))
+        return;
+    if (commit_or_fail(r))
+        return;
+    page_done(r, "/users", arena_printf(r->a, "User %s created.", email));
+}
+
+/* The edit page for user row 0 of res; name and role are what the form
+ * shows (the typed values after a failed post). */
+static void edit_page(request *r, int status, PGresult *res, const char *name,
+                      const char *role, json_t *errors)
+{
+    json_t *u = user_page_json(r, res, 0);
+    json_t *ctx = page_ctx(r, arena_printf(r->a, "User %s", PQgetvalue(res, 0, C_EMAIL)),
+                           "users");
+    json_object_set_new(ctx, "u", u);
+    json_object_set_new(ctx, "name", json_string(name));
+    json_object_set_new(ctx, "roles", role_options(role));
+    json_object_set_new(ctx, "has_errors", json_boolean(json_object_size(errors) > 0));
+    json_object_set_new(ctx, "errors", errors);
+    page_render(r, status, "users/edit", ctx);
+}
+
+void h_user_show(request *r)
+{
+    const char *id = id_param(r);
+    PGresult *res;
+    if (!id || load_user(r, id, 0, &res) != 1)
+        return;
+    edit_page(r, 200, res, PQgetvalue(res, 0, C_NAME), PQgetvalue(res, 0, C_ROLE),
+              json_object());
+}
+
+void h_user_update(request *r)
+{
+    sl_errbuf eb = {0};
+    const char *id = id_param(r);
+    if (!id)
+        return;
+    if (form_parse(r, &eb) != SL_OK) {
+        http_error(r, 400, eb.msg);
+        return;
+    }
+    const char *name = form_str(r, "name");
+    const char *role = form_str(r, "role");
+    json_t *errors = json_object();
+    check_name(errors, name);
+    if (!role_ok(role))
+        page_field_error(errors, "role", "choose admin, editor or viewer");
+
+    PGresult *res;
+    db_rollback(r->db);
+    sl_err e = db_begin(r->db, &eb);
+    if (e) {
+        json_decref(errors);
+        tx_fail(r, e, &eb);
+        return;
+    }
+    int admins = lock_active_admins(r);
+    if (admins < 0 || load_user(r, id, 1, &res) != 1) {
+        json_decref(errors);
+        return;
+    }
+    const char *old_role = PQgetvalue(res, 0, C_ROLE);
+    const char *old_name = PQgetvalue(res, 0, C_NAME);
+    int active = strcmp(PQgetvalue(res, 0, C_ACTIVE), "t") == 0;
+    if (!json_object_get(errors, "role") && strcmp(old_role, "admin") == 0 &&
+        strcmp(role, "admin") != 0 && active && admins <= 1)
+        page_field_error(errors, "role", LAST_ADMIN_MSG);
+    if (json_object_size(errors) > 0) {
+        db_rollback(r->db);
+        edit_page(r, 422, res, name, role_ok(role) ? role : old_role, errors);
+        return;
+    }
+    json_decref(errors);
+    e = db_exec(r->db, &eb,
+                "UPDATE sluice.users SET name = $2, role = $3, updated_at = now() WHERE id = $1",
+                3, (const char *[]){id, name, role});
+    if (e) {
+        tx_fail(r, e, &eb);
+        return;
+    }
+    json_t *d = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}}", "email",
+                          PQgetvalue(res, 0, C_EMAIL), "before", "role", old_role, "name",
+                          old_name, "after", "role", role, "name", name);
+    if (audit_or_fail(r, "user.update", id, d) || commit_or_fail(r))
+        return;
+    /* An admin who demoted themselves can no longer see /users. */
+    int self_demoted = strcmp(id, r->user_id) == 0 && strcmp(role, "admin") != 0;
+    page_done(r, self_demoted ? "/" : "/users",
+              arena_printf(r->a, "User %s saved.", PQgetvalue(res, 0, C_EMAIL)));
+}
+
+static void password_page(request *r, int status, PGresult *res, json_t *errors)
+{
+    json_t *ctx = page_ctx(r, "Reset password", "users");
+    json_object_set_new(ctx, "u", user_page_json(r, res, 0));
+    json_object_set_new(ctx, "has_errors", json_boolean(json_object_size(errors) > 0));
+    json_object_set_new(ctx, "errors", errors);
+    page_render(r, status, "users/password", ctx);
+}
+
+void h_user_password_form(request *r)
+{
+    const char *id = id_param(r);
+    PGresult *res;
+    if (!id || load_user(r, id, 0, &res) != 1)
+        return;
+    password_page(r, 200, res, json_object());
+}
+
+void h_user_password(request *r)
+{
+    sl_errbuf eb = {0};
+    const char *id = id_param(r);
+    PGresult *res;
+    if (!id)
+        return;
+    if (form_parse(r, &eb) != SL_OK) {
+        http_error(r, 400, eb.msg);
+        return;
+    }
+    if (load_user(r, id, 0, &res) != 1)
+        return;
+    const char *pw = form_get(r, "password");
+    const char *confirm = form_get(r, "confirm");
+    json_t *errors = json_object();
+    check_password(errors, pw ? pw : "", confirm ? confirm : "");
+    if (json_object_size(errors) > 0) {
+        password_page(r, 422, res, errors);
+        return;
+    }
+    json_decref(errors);
+    char *hash;
+    sl_err e = cr_password_hash(r->a, pw, &hash, &eb);
+    if (e) {
+        http_error(r, 500, "the password could not be hashed");
+        return;
+    }
+    db_rollback(r->db);
+    if ((e = db_begin(r->db, &eb)) != SL_OK) {
+        tx_fail(r, e, &eb);
+        return;
+    }
+    e = db_exec(r->db, &eb,
+                "UPDATE sluice.users SET password_hash = $2, updated_at = now() WHERE id = $1", 2,
+                (const char *[]){id, hash});
+    if (e) {
+        tx_fail(r, e, &eb);
+        return;
+    }
+    /* Every session of that user ends, except the one making this request
+     * when admins reset their own password. */
+    e = db_exec(r->db, &eb,
+                "DELETE FROM sluice.sessions WHERE user_id = $1"
+                " AND id IS DISTINCT FROM $2::uuid",
+                2, (const char *[]){id, r->session_id});
+    if (e) {
+        tx_fail(r, e, &eb);
+        return;
+    }
+    long long ended = db_changes(r->db);
+    json_t *d = json_pack("{s:s, s:I}", "email", PQgetvalue(res, 0, C_EMAIL), "sessions_ended",
+                          (json_int_t)ended);
+    if (audit_or_fail(r, "user.password_reset", id, d) || commit_or_fail(r))
+        return;
+    page_done(r, arena_printf(r->a, "/users/%s", id),
+              arena_printf(r->a, "Password for %s reset; %lld session%s ended.",
+                           PQgetvalue(res, 0, C_EMAIL), ended, ended == 1 ? "" : "s"));
+}
+
+/* Why user row 0 of res cannot be deactivated, or NULL when it can. */
+static const char *deactivate_refusal(request *r, PGresult *res, int admins)
+{
+    if (strcmp(PQgetvalue(res, 0, C_ROLE), "admin") == 0 &&
+        strcmp(PQgetvalue(res, 0, C_ACTIVE), "t") == 0 && admins <= 1)
+        return "This is the last active admin: without it nobody could manage users. "
+               "Make another user an admin first.";
+    if (strcmp(PQgetvalue(res, 0, C_ID), r->user_id) == 0)
+        return "You cannot deactivate your own account. Ask another admin to do it.";
+    return NULL;
+}
+
+static int count_active_admins(request *r)
+{
+    sl_errbuf eb = {0};
+    char *v;
+    sl_err e = db_query_value(r->db, r->a, &eb, &v,
+                              "SELECT count(*) FROM sluice.users WHERE role = 'admin' AND active",
+                              0, NULL);
+    if (e) {
+        web_db_error(r, e, &eb);
+        return -1;
+    }
+    return (int)strtol(v, NULL, 10);
+}
+
+static void deactivate_page(request *r, int status, PGresult *res, const char *refusal)
+{
+    json_t *ctx = page_ctx(r, "Deactivate user", "users");
+    json_object_set_new(ctx, "u", user_page_json(r, res, 0));
+    if (refusal)
+        json_object_set_new(ctx, "refusal", json_string(refusal));
+    page_render(r, status, "users/deactivate", ctx);
+}
+
+void h_user_deactivate_form(request *r)
+{
+    const char *id = id_param(r);
+    PGresult *res;
+    if (!id || load_user(r, id, 0, &res) != 1)
+        return;
+    int admins = count_active_admins(r);
+    if (admins < 0)
+        return;
+    deactivate_page(r, 200, res, deactivate_refusal(r, res, admins));
+}
+
+void h_user_deactivate(request *r)
+{
+    sl_errbuf eb = {0};
+    const char *id = id_param(r);
+    if (!id)
+        return;
+    PGresult *res;
+    db_rollback(r->db);
+    sl_err e = db_begin(r->db, &eb);
+    if (e) {
+        tx_fail(r, e, &eb);
+        return;
+    }
+    int admins = lock_active_admins(r);
+    if (admins < 0 || load_user(r, id, 1, &res) != 1)
+        return;
+    const char *refusal = deactivate_refusal(r, res, admins);
+    if (refusal) {
+        db_rollback(r->db);
+        deactivate_page(r, 409, res, refusal);
+        return;
+    }
+    const char *email = PQgetvalue(res, 0, C_EMAIL);
+    if (strcmp(PQgetvalue(res, 0, C_ACTIVE), "t") != 0) {
+        db_rollback(r->db);
+        page_flash(r, "info", arena_printf(r->a, "User %s was already inactive.", email));
+        http_redirect(r, 303, "/users");
+        return;
+    }
+    e = db_exec(r->db, &eb,
+                "UPDATE sluice.users SET active = false, updated_at = now() WHERE id = $1", 1,
+                (const char *[]){id});
+    if (!e)
+        e = db_exec(r->db, &eb, "DELETE FROM sluice.sessions WHERE user_id = $1", 1,
+                    (const char *[]){id});
+    if (e) {
+        tx_fail(r, e, &eb);
+        return;
+    }
+    long long ended = db_changes(r->db);
+    json_t *d = json_pack("{s:s, s:s, s:I}", "email", email, "role", PQgetvalue(res, 0, C_ROLE),
+                          "sessions_ended", (json_int_t)ended);
+    if (audit_or_fail(r, "user.deactivate", id, d) || commit_or_fail(r))
+        return;
+    page_done(r, "/users", arena_printf(r->a, "User %s deactivated.", email));
+}
+
+void h_user_activate(request *r)
+{
+    sl_errbuf eb = {0};
+    const char *id = id_param(r);
+    if (!id)
+        return;
+    PGresult *res;
+    db_rollback(r->db);
+    sl_err e = db_begin(r->db, &eb);
+    if (e) {
+        tx_fail(r, e, &eb);
+        return;
+    }
+    if (load_user(r, id, 1, &res) != 1)
+        return;
+    const char *email = PQgetvalue(res, 0, C_EMAIL);
+    if (strcmp(PQgetvalue(res, 0, C_ACTIVE), "t") == 0) {
+        db_rollback(r->db);
+        page_flash(r, "info", arena_printf(r->a, "User %s was already active.", email));
+        http_redirect(r, 303, arena_printf(r->a, "/users/%s", id));
+        return;
+    }
+    e = db_exec(r->db, &eb,
+                "UPDATE sluice.users SET active = true, updated_at = now() WHERE id = $1", 1,
+                (const char *[]){id});
+    if (e) {
+        tx_fail(r, e, &eb);
+        return;
+    }
+    json_t *d = json_pack("{s:s, s:s}", "email", email, "role", PQgetvalue(res, 0, C_ROLE));
+    if (audit_or_fail(r, "user.activate", id, d) || commit_or_fail(r))
+        return;
+    page_done(r, arena_printf(r->a, "/users/%s", id),
+              arena_printf(r->a, "User %s reactivated.", email));
+}
+
+/* --- JSON API ------------------------------------------------------------------------ */
+
+void h_api_users_list(request *r)
+{
+    const char *lim = http_query(r, "limit");
+    const char *after = http_query(r, "after");
+    long limit = API_LIMIT_DEFAULT;
+    json_t *errors = json_object();
+    if (lim) {
+        char *end;
+        limit = strtol(lim, &end, 10);
+        if (lim[0] < '0' || lim[0] > '9' || *end || limit < 1 || limit > API_LIMIT_MAX)
+            page_field_error(errors, "limit", "must be an integer from 1 to 200");
+    }
+    if (after && !uuid_valid(after))
+        page_field_error(errors, "after", "must be the id of a user (a cursor from `next`)");
+    sl_errbuf eb = {0};
+    PGresult *res;
+    if (after && json_object_size(errors) == 0) {
+        sl_err e = db_query(r->db, r->a, &eb, &res, "SELECT 1 FROM sluice.users WHERE id = $1",
+                            1, (const char *[]){after});
+        if (e) {
+            json_decref(errors);
+            web_db_error(r, e, &eb);
+            return;
+        }
+        if (PQntuples(res) == 0)
+            page_field_error(errors, "after", "no user has this id");
+    }
+    if (json_object_size(errors) > 0) {
+        http_problem(r, 422, "invalid query parameters", errors);
+        return;
+    }
+    json_decref(errors);
+    sl_err e = list_users(r, after, NULL, (int)limit, &res, &eb);
+    if (e) {
+        web_db_error(r, e, &eb);
+        return;
+    }
+    int n = PQntuples(res);
+    int more = n > limit;
+    if (more)
+        n = (int)limit;
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, user_api_json(res, i));
+    json_t *body = json_object();
+    json_object_set_new(body, "items", items);
+    json_object_set_new(body, "next",
+                        more ? json_string(PQgetvalue(res, n - 1, C_ID)) : json_null());
+    http_send_json(r, 200, body);
+}
+
+void h_api_user_get(request *r)
+{
+    const char *id = id_param(r);
+    PGresult *res;
+    if (!id || load_user(r, id, 0, &res) != 1)
+        return;
+    http_send_json(r, 200, user_api_json(res, 0));
+}
+
+void h_api_me(request *r)
+{
+    http_send_json(r, 200, json_pack("{s:s, s:s, s:s, s:s}", "id", r->user_id, "email",
+                                     r->user_email, "name", r->user_name ? r->user_name : "",
+                                     "role", auth_role_name(r->role)));
+}

@@ -1,0 +1,191 @@
+/* check_users.c - unit tests for the input rules of app/web/users.c: email
+ * shape, UTF-8 length, roles, names and passwords (static functions, so the
+ * .c is included; the library's users.o is then never pulled in, because
+ * this object already defines every symbol it would provide). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../app/web/users.c"
+
+static const struct {
+    const char *s;
+    int want;
+} email_cases[] = {
+    {"ana@example.com", 1},
+    {"Ana.Maria+tag@Example.CO.uk", 1},
+    {"admin@localhost", 1},
+    {"o'brien@example.com", 1},
+    {"j\xc3\xbcrgen@example.de", 1},  /* UTF-8 local part */
+    {"", 0},
+    {"not-an-email", 0},
+    {"@example.com", 0},
+    {"ana@", 0},
+    {"ana@@example.com", 0},
+    {"a@b@example.com", 0},
+    {"ana maria@example.com", 0},
+    {"ana@exa mple.com", 0},
+    {"ana@example..com", 0},
+    {"ana@.example.com", 0},
+    {"ana@example.com.", 0},
+    {"ana@-example.com", 0},
+    {"ana@example-.com", 0},
+    {"<ana>@example.com", 0},
+    {"ana@example.com\"", 0},
+    {"ana@ex\tample.com", 0},
+    {"ana@ex\x7f" "ample.com", 0},
+    {"j\xc3@example.com", 0},         /* truncated UTF-8 */
+};
+
+START_TEST(test_email)
+{
+    ck_assert_msg(email_ok(email_cases[_i].s) == email_cases[_i].want, "'%s'",
+                  email_cases[_i].s);
+}
+END_TEST
+
+START_TEST(test_email_length)
+{
+    char buf[300];
+    memset(buf, 'a', sizeof buf);
+    /* 242 + "@example.com" (12) = 254 bytes: the limit. */
+    memcpy(buf + 242, "@example.com", 13);
+    ck_assert_int_eq(email_ok(buf), 1);
+    memset(buf, 'a', sizeof buf);
+    memcpy(buf + 243, "@example.com", 13);
+    ck_assert_int_eq(email_ok(buf), 0);
+}
+END_TEST
+
+static const struct {
+    const char *s;
+    long want;
+} utf8_cases[] = {
+    {"", 0},
+    {"abc", 3},
+    {"\xc3\xa9t\xc3\xa9", 3},          /* été */
+    {"\xe2\x82\xac", 1},               /* € */
+    {"\xf0\x9f\x98\x80", 1},           /* U+1F600 */
+    {"\xc3", -1},                      /* truncated */
+    {"\x80", -1},                      /* lone continuation */
+    {"\xc0\xaf", -1},                  /* overlong '/' */
+    {"\xe0\x80\xaf", -1},              /* overlong */
+    {"\xed\xa0\x80", -1},              /* surrogate U+D800 */
+    {"\xf4\x90\x80\x80", -1},          /* past U+10FFFF */
+    {"\xff", -1},
+};
+
+START_TEST(test_utf8_len)
+{
+    ck_assert_int_eq(utf8_len(utf8_cases[_i].s), utf8_cases[_i].want);
+}
+END_TEST
+
+START_TEST(test_roles)
+{
+    ck_assert_int_eq(role_ok("admin"), 1);
+    ck_assert_int_eq(role_ok("editor"), 1);
+    ck_assert_int_eq(role_ok("viewer"), 1);
+    ck_assert_int_eq(role_ok("Admin"), 0);
+    ck_assert_int_eq(role_ok(""), 0);
+    ck_assert_int_eq(role_ok("public"), 0);
+
+    json_t *opts = role_options("editor");
+    ck_assert_uint_eq(json_array_size(opts), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *o = json_array_get(opts, i);
+        const char *v = json_string_value(json_object_get(o, "value"));
+        ck_assert_int_eq(json_is_true(json_object_get(o, "selected")), strcmp(v, "editor") == 0);
+    }
+    json_decref(opts);
+}
+END_TEST
+
+/* The field check_password / check_name complain about, or "" for none. */
+static const char *pw_error(const char *pw, const char *confirm)
+{
+    static char field[32];
+    json_t *e = json_object();
+    check_password(e, pw, confirm);
+    const char *k = json_object_iter_key(json_object_iter(e));
+    snprintf(field, sizeof field, "%s", k ? k : "");
+    ck_assert_uint_le(json_object_size(e), 1);
+    json_decref(e);
+    return field;
+}
+
+START_TEST(test_password)
+{
+    ck_assert_str_eq(pw_error("", ""), "password");
+    ck_assert_str_eq(pw_error("1234567", "1234567"), "password");
+    ck_assert_str_eq(pw_error("12345678", "12345678"), "");
+    ck_assert_str_eq(pw_error("12345678", "12345679"), "confirm");
+    /* 8 characters, 16 bytes: counted as characters. */
+    ck_assert_str_eq(pw_error("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+                              "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"),
+                     "");
+    /* 7 characters, 14 bytes: too short. */
+    ck_assert_str_eq(pw_error("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+                              "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"),
+                     "password");
+    ck_assert_str_eq(pw_error("abcdefg\xc3", "abcdefg\xc3"), "password");
+
+    static char big[PASSWORD_MAX + 2];
+    memset(big, 'p', PASSWORD_MAX);
+    big[PASSWORD_MAX] = '\0';
+    ck_assert_str_eq(pw_error(big, big), "");
+    big[PASSWORD_MAX] = 'p';
+    big[PASSWORD_MAX + 1] = '\0';
+    ck_assert_str_eq(pw_error(big, big), "password");
+}
+END_TEST
+
+static int name_bad(const char *name)
+{
+    json_t *e = json_object();
+    check_name(e, name);
+    int bad = json_object_get(e, "name") != NULL;
+    json_decref(e);
+    return bad;
+}
+
+START_TEST(test_name)
+{
+    char buf[3 * 201 + 1];
+    ck_assert_int_eq(name_bad(""), 1);
+    ck_assert_int_eq(name_bad("Ana"), 0);
+    ck_assert_int_eq(name_bad("<script>alert(1)</script>\"'&"), 0); /* escaped on output */
+    ck_assert_int_eq(name_bad("two\nlines"), 1);
+    ck_assert_int_eq(name_bad("tab\there"), 1);
+    ck_assert_int_eq(name_bad("bad \xff byte"), 1);
+    memset(buf, 'x', 200);
+    buf[200] = '\0';
+    ck_assert_int_eq(name_bad(buf), 0);
+    buf[200] = 'x';
+    buf[201] = '\0';
+    ck_assert_int_eq(name_bad(buf), 1);
+    /* 200 three-byte characters are 600 bytes but only 200 characters. */
+    for (int i = 0; i < 200; i++)
+        memcpy(buf + 3 * i, "\xe2\x82\xac", 3);
+    buf[600] = '\0';
+    ck_assert_int_eq(name_bad(buf), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("users");
+    TCase *tc = tcase_create("rules");
+    tcase_add_loop_test(tc, test_email, 0, sizeof email_cases / sizeof email_cases[0]);
+    tcase_add_test(tc, test_email_length);
+    tcase_add_loop_test(tc, test_utf8_len, 0, sizeof utf8_cases / sizeof utf8_cases[0]);
+    tcase_add_test(tc, test_roles);
+    tcase_add_test(tc, test_password);
+    tcase_add_test(tc, test_name);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
