@@ -350,6 +350,31 @@ assert_eq "audit: no password or token in any details" 0 \
     "$(grep -c -F -e "$PW" -e "$PW2" -e "Thi3d-password-here" -e "$TOKEN" -e "$TOKEN2" \
         -e argon2 "$H_TMP/audit.txt" || true)"
 
+# Two admins demoting each other at the same moment: the row locks let exactly
+# one of them through, every time (two user.update rows exist before this).
+race_ok=0
+for round in 1 2 3 4 5; do
+    q "UPDATE sluice.users SET role = 'admin' WHERE id IN ('$ADMIN_ID', '$ED_ID')" > /dev/null
+    SLUICE_DATABASE_URL=$H_DATABASE_URL "$SLUICE" user set-role --email admin@example.com \
+        --role viewer > /dev/null 2>&1 < /dev/null &
+    p1=$!
+    SLUICE_DATABASE_URL=$H_DATABASE_URL "$SLUICE" user set-role --email ed@example.com \
+        --role viewer > /dev/null 2>&1 < /dev/null &
+    p2=$!
+    rc1=0 rc2=0
+    wait "$p1" || rc1=$?
+    wait "$p2" || rc2=$?
+    admins=$(q "SELECT count(*) FROM sluice.users WHERE role = 'admin' AND active")
+    if [ "$admins" = 1 ] && [ $((rc1 + rc2)) = 1 ]; then
+        race_ok=$((race_ok + 1))
+    else
+        h_log "round $round: $admins admins left, exit statuses $rc1 and $rc2"
+    fi
+done
+assert_eq "concurrent demotions leave exactly one admin (5 rounds)" 5 "$race_ok"
+assert_eq "one audit row per successful demotion" 7 \
+    "$(q "SELECT count(*) FROM sluice.audit_log WHERE action = 'user.update'")"
+
 # --- key create -------------------------------------------------------------------------
 
 KEY=$H_VAR/secret.key
