@@ -30,4 +30,18 @@ void h_api_users_list(request *r);
 void h_api_user_get(request *r);
 void h_api_me(request *r);
 
+/* tokens.c */
+void h_tokens_page(request *r);
+void h_token_create(request *r);
+void h_token_revoke_form(request *r);
+void h_token_revoke(request *r);
+void h_api_tokens_list(request *r);
+void h_api_token_create(request *r);
+void h_api_tokens_all(request *r);
+void h_api_token_delete(request *r);
+
+/* auditlog.c */
+void h_audit_page(request *r);
+void h_api_audit(request *r);
+
 #endif

@@ -25,6 +25,16 @@ static const struct route table[] = {
     {"GET", "/api/v1/users", h_api_users_list, ROLE_ADMIN, ROUTE_API, 0},
     {"GET", "/api/v1/users/{id}", h_api_user_get, ROLE_ADMIN, ROUTE_API, 0},
     {"GET", "/api/v1/me", h_api_me, ROLE_VIEWER, ROUTE_API, 0},
+    {"GET", "/tokens", h_tokens_page, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"POST", "/tokens", h_token_create, ROLE_VIEWER, ROUTE_PAGE, 16 * 1024},
+    {"GET", "/tokens/{id}/revoke", h_token_revoke_form, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"POST", "/tokens/{id}/revoke", h_token_revoke, ROLE_VIEWER, ROUTE_PAGE, 16 * 1024},
+    {"GET", "/api/v1/tokens", h_api_tokens_list, ROLE_VIEWER, ROUTE_API, 0},
+    {"POST", "/api/v1/tokens", h_api_token_create, ROLE_VIEWER, ROUTE_API, 16 * 1024},
+    {"GET", "/api/v1/tokens/all", h_api_tokens_all, ROLE_ADMIN, ROUTE_API, 0},
+    {"DELETE", "/api/v1/tokens/{id}", h_api_token_delete, ROLE_VIEWER, ROUTE_API, 0},
+    {"GET", "/audit", h_audit_page, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"GET", "/api/v1/audit", h_api_audit, ROLE_VIEWER, ROUTE_API, 0},
 };
 
 const struct route *routes_table(size_t *n)

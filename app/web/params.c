@@ -1,0 +1,163 @@
+/* params.c - declared request parameters and strict value parsers (see
+ * params.h).
+ *
+ * Everything here is pure string work on request data that is already in
+ * the request arena; nothing touches the database or the response. */
+#include "params.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int params_undeclared(const request *r, const char *const *declared, json_t *errors)
+{
+    int added = 0;
+    const char *p = r->query;
+    while (p && *p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        if (klen > 0) {
+            char *key = http_decode(r->a, p, klen, 1);
+            int known = 0;
+            for (size_t i = 0; key && declared[i]; i++)
+                if (strcmp(declared[i], key) == 0)
+                    known = 1;
+            if (!key) {
+                char *raw = arena_strndup(r->a, p, klen > 64 ? 64 : klen);
+                if (!json_object_get(errors, raw) &&
+                    json_object_set_new(errors, raw, json_string("bad escape")) == 0)
+                    added++;
+            } else if (!known && !json_object_get(errors, key)) {
+                if (json_object_set_new(errors, key, json_string("unknown parameter")) == 0)
+                    added++;
+            }
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return added;
+}
+
+int params_int(const char *s, long long min, long long max, long long *out)
+{
+    if (!s)
+        return 0;
+    const char *d = s[0] == '-' ? s + 1 : s;
+    if (!*d)
+        return 0;
+    for (const char *q = d; *q; q++)
+        if (*q < '0' || *q > '9')
+            return 0;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno == ERANGE || *end || v < min || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+int params_date(const char *s)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d;
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return 0;
+    if (!digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d))
+        return 0;
+    if (y < 1 || m < 1 || m > 12 || d < 1)
+        return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int last = mdays[m - 1] + (m == 2 && leap);
+    return d <= last;
+}
+
+long params_utf8_len(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long n = 0;
+    while (*p) {
+        unsigned c = *p;
+        int extra;
+        unsigned cp, min;
+        if (c < 0x80) {
+            p++;
+            n++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            extra = 1, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            extra = 2, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            extra = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return -1;
+        }
+        for (int i = 1; i <= extra; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return -1;
+        p += extra + 1;
+        n++;
+    }
+    return n;
+}
+
+int params_has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
+char *params_urlencode(arena *a, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = arena_alloc(a, strlen(s) * 3 + 1), *q = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            *q++ = (char)*p;
+        } else {
+            *q++ = '%';
+            *q++ = hex[*p >> 4];
+            *q++ = hex[*p & 15];
+        }
+    }
+    *q = '\0';
+    return out;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+const char *params_trim(arena *a, const char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (i < n && is_space(s[i]))
+        i++;
+    while (n > i && is_space(s[n - 1]))
+        n--;
+    if (i == 0 && s[n] == '\0')
+        return s;
+    return arena_strndup(a, s + i, n - i);
+}

@@ -1,0 +1,46 @@
+/* params.h - declared request parameters: checking that a query string
+ * holds only the names a handler declares, and strict parsers for the
+ * values handlers take from forms, query strings and JSON (integers, dates,
+ * UTF-8 text), plus URL-encoding for links that carry filters along.
+ *
+ * Nothing here answers the request: checks return a verdict and, where an
+ * errors object is given, add { name: message } entries to it for
+ * http_problem() or a page's field errors. */
+#ifndef SL_PARAMS_H
+#define SL_PARAMS_H
+
+#include <jansson.h>
+
+#include "http.h"
+
+/* Add "unknown parameter" to errors for every query-string name of r that
+ * is not in declared (a NULL-terminated list), and "bad escape" under the
+ * raw name for one that does not decode. Returns how many were added. */
+int params_undeclared(const request *r, const char *const *declared, json_t *errors);
+
+/* Parse s as a decimal integer in [min, max]: optional '-', then digits,
+ * nothing else (no spaces, no '+', no empty string). 1 and *out set on
+ * success; 0 otherwise (*out untouched). */
+int params_int(const char *s, long long min, long long max, long long *out);
+
+/* 1 when s is a calendar date written YYYY-MM-DD (years 0001-9999, months
+ * and days that exist, 29 February only in leap years); 0 otherwise. */
+int params_date(const char *s);
+
+/* Number of characters (code points) in s, or -1 when s is not valid
+ * UTF-8 (overlong forms, surrogates and code points past U+10FFFF count as
+ * invalid). */
+long params_utf8_len(const char *s);
+
+/* 1 when s holds a C0 control character (including tab, CR, LF) or DEL. */
+int params_has_control(const char *s);
+
+/* s with every byte outside [A-Za-z0-9-_.~] percent-encoded, for use in a
+ * query string; lives in a. */
+char *params_urlencode(arena *a, const char *s);
+
+/* s without leading and trailing ASCII white space; lives in a (s itself
+ * when there is nothing to trim). */
+const char *params_trim(arena *a, const char *s);
+
+#endif
