@@ -7,8 +7,8 @@
 # Origin and Sec-Fetch-Site checks, security headers, HTML and problem+json
 # error pages, and the audit rows all of that leaves.
 #
-# nginx limits /login to 10 requests a minute per address with a burst of 5
-# (6 at once). Every simulated browser here is a "client" with its own cookie
+# nginx limits POST /login to 10 a minute per address with a burst of 5 (6
+# at once). Every simulated browser here is a "client" with its own cookie
 # jar and its own loopback source address (curl --interface 127.0.1.N), so
 # the test never trips nginx's limit by accident, and the app's per-address
 # throttle is exercised on an address of its own.
@@ -346,14 +346,28 @@ for i in $(seq 1 12); do
     CODES="$CODES $H_STATUS"
     : "$i"
 done
+assert_eq "nginx does not limit showing the form: 12 GET /login -> 200" \
+    "$(printf '200 %.0s' $(seq 1 12))" "${CODES# } "
+# Sign-in attempts with a bad token: the app refuses them (403) without
+# touching the database; nginx counts them all the same.
+CODES=""
+for i in $(seq 1 12); do
+    c hammer "$H_URL/login" --data-urlencode "_csrf=wrong" --data-urlencode "email=x@example.com" \
+        --data-urlencode "password=x"
+    CODES="$CODES $H_STATUS"
+    : "$i"
+done
 CODES=${CODES# }
-assert_eq "nginx lets the first 6 requests through (1 + burst 5)" "200 200 200 200 200 200" \
-    "$(cut -d' ' -f1-6 <<< "$CODES")"
+assert_eq "nginx lets the first 6 POST /login through (1 + burst 5)" \
+    "403 403 403 403 403 403" "$(cut -d' ' -f1-6 <<< "$CODES")"
 assert_eq "then answers 429 (all codes: $CODES)" 429 "${CODES##* }"
 assert_lacks "... and that 429 is nginx's, not the app's" "$H_BODY" "Too many failed sign-ins"
 assert_contains "... nginx's page names the status" "$H_BODY" "429 Too Many Requests"
-assert_eq "the app never saw the refused requests" 6 \
-    "$(grep -c "\"remote_addr\":\"${IP[hammer]}\"" "$H_LOG/web.log" || true)"
+assert_eq "the app saw 12 GETs and 6 POSTs from that address" "12 6" \
+    "$(grep -c "\"method\":\"GET\".*\"remote_addr\":\"${IP[hammer]}\"" "$H_LOG/web.log") $(
+        grep -c "\"method\":\"POST\".*\"remote_addr\":\"${IP[hammer]}\"" "$H_LOG/web.log")"
+c hammer "$H_URL/login"
+assert_eq "GET /login from that address still works" 200 "$H_STATUS"
 c hammer "$H_URL/healthz"
 assert_eq "other paths from that address are not limited" 200 "$H_STATUS"
 

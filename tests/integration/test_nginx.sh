@@ -29,10 +29,10 @@ assert_eq "access log has the status" "404" "$(h_json status <<< "$last" || true
 assert_eq "the pool sees nginx's request id" "$(h_json request_id <<< "$last" || true)" "$rid"
 assert_true "request id is 32 hex digits" grep -Eqx '[0-9a-f]{32}' <<< "$rid"
 
-# /login: 10 a minute, burst 5; the 7th quick request is refused with 429.
+# POST /login: 10 a minute, burst 5; the 7th quick attempt is refused with 429.
 codes=""
 for _ in $(seq 1 8); do
-    codes+="$(curl -s -o /dev/null -w '%{http_code}' "$H_URL/login") "
+    codes+="$(curl -s -o /dev/null -w '%{http_code}' -d _csrf=x "$H_URL/login") "
 done
 assert_true "first /login request passes the limit" test "${codes%% *}" != 429
 assert_contains "rapid /login requests get 429 ($codes)" "$codes" "429"
