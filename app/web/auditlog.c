@@ -58,9 +58,9 @@ static char *like_escape(arena *a, const char *s)
     return out;
 }
 
-static const char *query_text(request *r, const char *name)
+static const char *query_text(request *r, const char *name, json_t *errors)
 {
-    const char *v = http_query(r, name);
+    const char *v = params_query(r, name, errors);
     return v ? params_trim(r->a, v) : "";
 }
 
@@ -77,7 +77,7 @@ static void check_text(request *r, const char *v, long max, const char *field, j
 
 static const char *check_cursor(request *r, const char *name, json_t *errors)
 {
-    const char *v = http_query(r, name);
+    const char *v = params_query(r, name, errors);
     long long id;
     if (!v)
         return NULL;
@@ -92,10 +92,10 @@ static const char *check_cursor(request *r, const char *name, json_t *errors)
 static void parse_filter(request *r, audit_filter *f, json_t *errors, int api)
 {
     memset(f, 0, sizeof *f);
-    f->actor = query_text(r, "actor");
-    f->action = query_text(r, "action");
-    f->from = query_text(r, "from");
-    f->to = query_text(r, "to");
+    f->actor = query_text(r, "actor", errors);
+    f->action = query_text(r, "action", errors);
+    f->from = query_text(r, "from", errors);
+    f->to = query_text(r, "to", errors);
     f->limit = AUDIT_PAGE;
 
     if (*f->actor) {
@@ -141,7 +141,7 @@ static void parse_filter(request *r, audit_filter *f, json_t *errors, int api)
     if (f->before && f->after)
         page_field_error(errors, "after", "use either before or after, not both");
     if (api) {
-        const char *s = http_query(r, "limit");
+        const char *s = params_query(r, "limit", errors);
         if (s && !params_int(s, 1, AUDIT_API_MAX, &f->limit))
             page_field_error(errors, "limit", "must be an integer from 1 to 200");
     }
@@ -157,7 +157,8 @@ static sl_err fetch(request *r, const audit_filter *f, PGresult **res, sl_errbuf
                             arena_printf(r->a, "%lld", f->limit + 1)};
     if (f->after)
         return db_query(r->db, r->a, eb, res,
-                        COLUMNS_SQL FILTER_SQL " AND id > $6::bigint ORDER BY id ASC LIMIT $7::int",
+                        COLUMNS_SQL FILTER_SQL " AND id > $6::bigint"
+                        " ORDER BY id ASC LIMIT $7::int",
                         7, params);
     return db_query(r->db, r->a, eb, res,
                     COLUMNS_SQL FILTER_SQL " AND ($6::bigint IS NULL OR id < $6::bigint)"

@@ -9,6 +9,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* errors[key] = msg unless set; a key that is not valid UTF-8 (JSON keys
+ * must be) is reported under "query". 1 when something was added. */
+static int add_error(json_t *errors, const char *key, const char *msg)
+{
+    if (json_object_get(errors, key))
+        return 0;
+    if (json_object_set_new(errors, key, json_string(msg)) == 0)
+        return 1;
+    if (json_object_get(errors, "query"))
+        return 0;
+    return json_object_set_new(errors, "query",
+                               json_string("a parameter name is not valid UTF-8")) == 0;
+}
+
+const char *params_query(const request *r, const char *name, json_t *errors)
+{
+    size_t nlen = strlen(name);
+    const char *p = r->query;
+    while (p && *p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        char *key = http_decode(r->a, p, klen, 1);
+        if (key && strlen(key) == nlen && memcmp(key, name, nlen) == 0) {
+            if (!eq)
+                return "";
+            char *v = http_decode(r->a, eq + 1, len - klen - 1, 1);
+            if (!v)
+                add_error(errors, name, "bad escape or control character");
+            return v;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
 int params_undeclared(const request *r, const char *const *declared, json_t *errors)
 {
     int added = 0;
@@ -24,15 +61,11 @@ int params_undeclared(const request *r, const char *const *declared, json_t *err
             for (size_t i = 0; key && declared[i]; i++)
                 if (strcmp(declared[i], key) == 0)
                     known = 1;
-            if (!key) {
-                char *raw = arena_strndup(r->a, p, klen > 64 ? 64 : klen);
-                if (!json_object_get(errors, raw) &&
-                    json_object_set_new(errors, raw, json_string("bad escape")) == 0)
-                    added++;
-            } else if (!known && !json_object_get(errors, key)) {
-                if (json_object_set_new(errors, key, json_string("unknown parameter")) == 0)
-                    added++;
-            }
+            if (!key)
+                added += add_error(errors, arena_strndup(r->a, p, klen > 64 ? 64 : klen),
+                                   "bad escape");
+            else if (!known)
+                added += add_error(errors, key, "unknown parameter");
         }
         p = amp ? amp + 1 : NULL;
     }

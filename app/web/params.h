@@ -18,6 +18,13 @@
  * raw name for one that does not decode. Returns how many were added. */
 int params_undeclared(const request *r, const char *const *declared, json_t *errors);
 
+/* The decoded value of query parameter name (first occurrence), or NULL
+ * when it is absent. A value that is present but does not decode (bad
+ * percent-escape, NUL or control character) is NULL too, and adds
+ * errors[name] = "bad escape or control character", so it is refused
+ * instead of being mistaken for an absent filter. */
+const char *params_query(const request *r, const char *name, json_t *errors);
+
 /* Parse s as a decimal integer in [min, max]: optional '-', then digits,
  * nothing else (no spaces, no '+', no empty string). 1 and *out set on
  * success; 0 otherwise (*out untouched). */

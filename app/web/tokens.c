@@ -468,10 +468,10 @@ static void api_list(request *r, const char *owner)
     json_t *errors = json_object();
     params_undeclared(r, declared, errors);
     long long limit = TOKENS_PAGE;
-    const char *s = http_query(r, "limit");
+    const char *s = params_query(r, "limit", errors);
     if (s && !params_int(s, 1, TOKENS_API_MAX, &limit))
         page_field_error(errors, "limit", "must be an integer from 1 to 200");
-    const char *before = http_query(r, "before");
+    const char *before = params_query(r, "before", errors);
     if (before && !uuid_valid(before))
         page_field_error(errors, "before", "must be a token id");
     if (!errors_empty(errors)) {

@@ -73,7 +73,7 @@ new_token_page "$ADMIN_JAR" "ci deploy" 30
 assert_eq "POST /tokens answers 200 (no redirect)" 200 "$H_STATUS"
 assert_true "the page shows a slu_ token" test -n "$TOKEN"
 assert_contains "token is in a .secret box" "$H_BODY" 'class="secret"'
-assert_contains "copy-it-now warning" "$H_BODY" "Copy it now, it will not be shown again"
+assert_contains "copy-it-now warning" "$H_BODY" "copy it now, it will not be shown again"
 assert_eq "token page is not cached" "no-store" "$(h_header Cache-Control)"
 assert_eq "no Location header" "" "$(h_header Location)"
 if printf '%s\n' "$H_HEADERS" | grep -qF "$TOKEN"; then
@@ -105,6 +105,10 @@ else
     ok "list never shows the whole token"
 fi
 assert_contains "status active" "$H_BODY" ">active<"
+
+assert_status "$H_URL/tokens" 403 -b "$ADMIN_JAR" -d "name=no-csrf&expires=30"
+assert_eq "no token made by a form post without CSRF" 0 \
+    "$(h_psql "SELECT count(*) FROM sluice.api_tokens WHERE name = 'no-csrf'")"
 
 # Validation: duplicate, empty, too long, bad expiry; values kept.
 new_token_page "$ADMIN_JAR" "ci deploy" 90
@@ -309,6 +313,9 @@ assert_contains "bad params are problem+json" "$(h_header Content-Type)" "applic
 assert_eq "per-field errors" "before,colour,from,limit,to" \
     "$(jsq 'Object.keys(d.errors).sort().join(",")' <<< "$H_BODY")"
 assert_status "$H_URL/api/v1/audit?from=2023-03-05&to=2023-03-01" 422 "${AUTH[@]}"
+assert_status "$H_URL/api/v1/audit?from=%ZZ" 422 "${AUTH[@]}"
+assert_contains "an undecodable value is refused, not ignored" "$H_BODY" '"from"'
+
 assert_status "$H_URL/api/v1/audit?limit=201" 422 "${AUTH[@]}"
 
 assert_status "$H_URL/audit?action=test.date&from=2023-03-01&to=2023-03-01" 200 -b "$VIEWER_JAR"

@@ -153,6 +153,37 @@ START_TEST(test_undeclared)
 }
 END_TEST
 
+START_TEST(test_query)
+{
+    arena *a = arena_new(0);
+    request r;
+    memset(&r, 0, sizeof r);
+    r.a = a;
+    json_t *errors = json_object();
+    r.query = "actor=ann%40x.io&action=user.&flag&from=%ZZ&to=a%01b&actor=second";
+    ck_assert_str_eq(params_query(&r, "actor", errors), "ann@x.io");
+    ck_assert_str_eq(params_query(&r, "action", errors), "user.");
+    ck_assert_str_eq(params_query(&r, "flag", errors), "");
+    ck_assert_ptr_null(params_query(&r, "limit", errors));
+    ck_assert_int_eq(json_object_size(errors), 0);
+    ck_assert_ptr_null(params_query(&r, "from", errors));
+    ck_assert_ptr_null(params_query(&r, "to", errors));
+    ck_assert_int_eq(json_object_size(errors), 2);
+    ck_assert_ptr_nonnull(json_object_get(errors, "from"));
+    ck_assert_ptr_nonnull(json_object_get(errors, "to"));
+
+    /* A name that is not UTF-8 cannot be a JSON key: reported as "query". */
+    json_object_clear(errors);
+    static const char *const declared[] = {"actor", NULL};
+    r.query = "%C3%28=1";
+    ck_assert_int_eq(params_undeclared(&r, declared, errors), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(errors, "query")),
+                     "a parameter name is not valid UTF-8");
+    json_decref(errors);
+    arena_free(a);
+}
+END_TEST
+
 static Suite *params_suite(void)
 {
     Suite *s = suite_create("params");
@@ -163,6 +194,7 @@ static Suite *params_suite(void)
     tcase_add_test(tc, test_control);
     tcase_add_test(tc, test_urlencode_and_trim);
     tcase_add_test(tc, test_undeclared);
+    tcase_add_test(tc, test_query);
     suite_add_tcase(s, tc);
     return s;
 }
