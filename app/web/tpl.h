@@ -75,9 +75,9 @@ sl_err tpl_render(const tpl_set *s, const char *name, const json_t *data, sbuf *
 sl_err tpl_render_string(const char *src, size_t len, const json_t *data,
                          const json_t *partials, sbuf *out, sl_errbuf *eb);
 
-/* Append s (n bytes) to out with & < > " ' replaced by &amp; &lt; &gt;
- * &quot; &#39;. Fails with SL_ETOOBIG at out's cap; out then holds a prefix
- * of the escaped text. */
+/* Append s (n bytes, NULs allowed) to out with & < > " ' replaced by &amp;
+ * &lt; &gt; &quot; &#39;. Fails with SL_ETOOBIG at out's cap, leaving out as
+ * it was on entry. */
 sl_err tpl_escape_html(sbuf *out, const char *s, size_t n);
 
 #endif

@@ -464,7 +464,8 @@ START_TEST(test_load_dir)
     ck_assert(!tpl_set_has(s, "README"));
     ck_assert(!tpl_set_has(s, ".hidden"));
 
-    json_t *d = js("{\"user\":{\"name\":\"ann\"},\"users\":[{\"name\":\"<x>\"},{\"name\":\"y\"}]}");
+    json_t *d = js("{\"user\":{\"name\":\"ann\"},"
+                   "\"users\":[{\"name\":\"<x>\"},{\"name\":\"y\"}]}");
     sbuf out;
     sb_init(&out, NULL, 4096);
     ck_assert_int_eq(tpl_render(s, "page", d, &out, &eb), SL_OK);
