@@ -75,11 +75,16 @@ port_in_use() {
     [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
 }
 
+# A free port below the kernel's ephemeral range (so no outgoing connection
+# can be holding it) that no socket uses in any state.
 free_port() {
-    local p i
+    local p i lo=32768 span
+    read -r lo _ 2>/dev/null < /proc/sys/net/ipv4/ip_local_port_range || true
+    span=$((lo - 1 - 10000))
+    [ "$span" -gt 1000 ] || span=20000
     for i in $(seq 1 200); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        if ! port_in_use "$p"; then
+        p=$((10000 + (RANDOM * 32768 + RANDOM) % span))
+        if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
             printf '%s\n' "$p"
             return 0
         fi

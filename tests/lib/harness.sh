@@ -111,14 +111,20 @@ _h_need_tmp() {
 }
 
 _h_port_in_use() { [ -n "$(ss -Hltn "sport = :$1" 2> /dev/null)" ]; }
+# Any socket at all on the port (listening, connected, TIME_WAIT).
+_h_port_used() { [ -n "$(ss -Htan "sport = :$1" 2> /dev/null)" ]; }
 
-# h_free_port: print a TCP port nothing listens on (random in 20000-59999, so
-# parallel test files rarely race for the same one).
+# h_free_port: print a TCP port no socket uses, random below the kernel's
+# ephemeral range (so no outgoing connection can be holding it) and spread
+# widely so parallel test files rarely race for the same one.
 h_free_port() {
-    local p i
+    local p i lo=32768 span
+    read -r lo _ 2> /dev/null < /proc/sys/net/ipv4/ip_local_port_range || true
+    span=$((lo - 1 - 10000))
+    [ "$span" -gt 1000 ] || span=20000
     for i in $(seq 1 200); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        if ! _h_port_in_use "$p"; then
+        p=$((10000 + (RANDOM * 32768 + RANDOM) % span))
+        if ! _h_port_used "$p"; then
             printf '%s\n' "$p"
             return 0
         fi
@@ -138,15 +144,15 @@ h_pg_start() {
     _h_need_tmp
     if [ -z "$H_PG_DATA" ]; then
         H_PG_DATA=$H_TMP/pg
-        H_PG_PORT=$(h_free_port)
+        H_PG_PORT=$(h_free_port) || return 1
         mkdir -p "$H_PG_DATA"
         if h_is_root; then chown postgres: "$H_PG_DATA"; fi
         chmod 0700 "$H_PG_DATA"
         h_as_pg "$H_PG_BIN/initdb" -D "$H_PG_DATA" -U sluice -A trust -E UTF8 --locale=C \
             >> "$H_LOG/postgres.log" 2>&1 || { tail -n 20 "$H_LOG/postgres.log" >&2; return 1; }
         cat >> "$H_PG_DATA/postgresql.conf" <<EOF
+include_if_exists 'port.conf'
 listen_addresses = '127.0.0.1'
-port = $H_PG_PORT
 unix_socket_directories = ''
 fsync = off
 synchronous_commit = off
@@ -154,10 +160,8 @@ full_page_writes = off
 shared_buffers = 32MB
 max_connections = 200
 EOF
-        export H_PG_DATA H_PG_PORT
-        H_PG_ADMIN_URL=postgresql://sluice@127.0.0.1:$H_PG_PORT/postgres
-        export H_PG_ADMIN_URL
-        _h_pg_ctl_start || return 1
+        export H_PG_DATA
+        _h_pg_first_start || return 1
         H_DATABASE_URL=$(h_createdb sluice) || return 1
         export H_DATABASE_URL
         # A command that restarts this cluster (for unit tests of reconnects).
@@ -178,6 +182,25 @@ EOF
     else
         _h_pg_ctl_start
     fi
+}
+
+# First start: if the port was taken meanwhile, try another (3 times).
+_h_pg_first_start() {
+    local i
+    for i in 1 2 3; do
+        echo "port = $H_PG_PORT" > "$H_PG_DATA/port.conf"
+        chmod 0644 "$H_PG_DATA/port.conf"
+        if _h_pg_ctl_start 2> /dev/null; then
+            H_PG_ADMIN_URL=postgresql://sluice@127.0.0.1:$H_PG_PORT/postgres
+            export H_PG_PORT H_PG_ADMIN_URL
+            return 0
+        fi
+        grep -q 'could not bind\|could not create any TCP' "$H_LOG/postgres.log" || break
+        h_log "PostgreSQL port $H_PG_PORT was taken; trying another ($i)"
+        H_PG_PORT=$(h_free_port) || return 1
+    done
+    tail -n 20 "$H_LOG/postgres.log" >&2
+    return 1
 }
 
 _h_pg_ctl_start() {
@@ -277,7 +300,7 @@ h_nginx_start() {
     local conf=$H_VAR/nginx/nginx.conf
     [ -n "${H_HTTP_PORT:-}" ] || H_HTTP_PORT=$(h_free_port)
     "$H_ROOT/scripts/stack.sh" render-nginx "$conf" "$H_VAR" "$H_HTTP_PORT" \
-        "${H_WEB_SOCKET:-$H_VAR/run/sluice-web.sock}"
+        "${H_WEB_SOCKET:-$H_VAR/run/sluice-web.sock}" || return 1
     mkdir -p "$H_VAR/log"
     setsid nginx -p "$H_VAR/nginx/" -c "$conf" -e "$H_VAR/log/nginx-error.log" \
         < /dev/null >> "$H_LOG/nginx.log" 2>&1 &
@@ -303,12 +326,12 @@ h_healthy() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$H_URL/healthz")
 # waits (15 s) for /healthz to answer 200.
 h_stack_up() {
     _h_need_tmp
-    [ -n "${H_HTTP_PORT:-}" ] || H_HTTP_PORT=$(h_free_port)
-    h_pg_start
+    [ -n "${H_HTTP_PORT:-}" ] || H_HTTP_PORT=$(h_free_port) || return 1
+    h_pg_start || return 1
     h_migrate "$H_DATABASE_URL" >> "$H_LOG/migrate.log" 2>&1 \
         || { tail -n 20 "$H_LOG/migrate.log" >&2; echo "h_stack_up: migrate failed" >&2; return 1; }
-    h_web_start
-    h_nginx_start
+    h_web_start || return 1
+    h_nginx_start || return 1
     if ! h_wait_for 15 h_healthy; then
         tail -n 20 "$H_LOG/web.log" >&2
         echo "h_stack_up: $H_URL/healthz is not 200 after 15 s" >&2
@@ -337,12 +360,14 @@ h_cleanup() {
     h_pg_stop
     if [ "${H_KEEP:-0}" = 1 ]; then
         [ "${#H_TMPDIRS[@]}" -eq 0 ] || h_log "kept ${H_TMPDIRS[*]}"
-        return 0
+    else
+        for d in "${H_TMPDIRS[@]+"${H_TMPDIRS[@]}"}"; do
+            rm -rf "$d"
+        done
     fi
-    for d in "${H_TMPDIRS[@]+"${H_TMPDIRS[@]}"}"; do
-        rm -rf "$d"
-    done
     H_TMPDIRS=()
+    # Forget the stack, so the next h_stack_up starts afresh.
+    H_TMP="" H_PG_DATA="" H_HTTP_PORT="" H_URL="" H_DATABASE_URL=""
 }
 
 # H_REPORT=0 (before sourcing) turns off the TAP side of the exit trap, for
