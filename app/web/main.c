@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "db.h"
+#include "keyring.h"
 #include "log.h"
 #include "page.h"
 #include "pool.h"
@@ -48,6 +50,16 @@ int main(int argc, char **argv)
     }
     int level = log_level_parse(cfg.log_level);
     log_init("web", level < 0 ? LOG_INFO : (enum log_level)level);
+    /* The master key is loaded once here and inherited by every worker. */
+    unsigned char key[CR_KEY_BYTES];
+    db *d = cfg.database_url[0] ? db_open(cfg.database_url, cfg.db_connect_timeout, NULL) : NULL;
+    sl_err e = keyring_load(&cfg, d, key, &eb);
+    db_close(d);
+    if (e != SL_OK) {
+        fprintf(stderr, "sluice-web: %s\n", eb.msg);
+        log_error("%s", eb.msg);
+        return 1;
+    }
     worker_init_hook = page_init;
     return pool_run(&cfg);
 }
