@@ -24,13 +24,14 @@ async function submit(page, button, urlSuffix) {
 
 async function signIn(page, assert, email, password) {
     await page.goto('/');
-    assert.equal(new URL(page.url()).pathname, '/login', `signed out, / should lead to /login,` +
-        ` got ${page.url()}`);
+    assert.equal(new URL(page.url()).pathname, '/login',
+        `signed out, / should lead to /login, got ${page.url()}`);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
     const res = await submit(page, page.getByRole('button', { name: 'Sign in' }), '/login');
     assert.equal(res.status(), 303, `POST /login answered ${res.status()}`);
-    assert.equal(new URL(page.url()).pathname, '/', `after sign-in the browser is at ${page.url()}`);
+    assert.equal(new URL(page.url()).pathname, '/',
+        `after sign-in the browser is at ${page.url()}`);
 }
 
 async function signOut(page, assert) {
@@ -56,7 +57,8 @@ async function inventory(page) {
 
 export default async function consoleFlow({ baseURL, newPage, screenshot, env, assert }) {
     assert.ok(env.adminEmail && env.adminPassword,
-        'SLUICE_E2E_ADMIN_EMAIL / SLUICE_E2E_ADMIN_PASSWORD are not set (tests/run.sh e2e sets them)');
+        'SLUICE_E2E_ADMIN_EMAIL / SLUICE_E2E_ADMIN_PASSWORD are not set' +
+        ' (tests/run.sh e2e sets them)');
     const page = await newPage();
     const serverErrors = [];
     page.on('response', (r) => {
@@ -147,7 +149,8 @@ export default async function consoleFlow({ baseURL, newPage, screenshot, env, a
     inv = await inventory(page);
     assert.ok(!inv.nav.includes('Users'), `the viewer's nav has no Users: ${inv.nav}`);
     assert.deepEqual(inv.nav, ['Dashboard', 'Audit log', 'API tokens']);
-    assert.deepEqual(inv.postForms, ['/logout'], `forms on the viewer's dashboard: ${inv.postForms}`);
+    assert.deepEqual(inv.postForms, ['/logout'],
+        `forms on the viewer's dashboard: ${inv.postForms}`);
     assert.equal(inv.newUserLinks + inv.usersLinks + inv.editLinks, 0,
         'no links to user management on the dashboard');
     await screenshot('08-viewer-dashboard', page);
