@@ -14,7 +14,7 @@ BUILD    ?= build
 OPT      ?= -O2
 SAN      ?=
 
-PKGS     := libpq jansson libsodium libcurl
+PKGS     := libpq jansson libsodium libcurl libmariadb
 CPPFLAGS += -D_GNU_SOURCE -Iapp -Iapp/core $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
             -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -116,7 +116,8 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/doc/sluice/examples
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	cp -R templates static sql $(DESTDIR)$(PREFIX)/share/sluice/
-	install -m 0644 nginx/sluice.conf docker/cron.d/sluice examples/sluice.conf \
+	install -m 0644 nginx/sluice.conf $(DESTDIR)$(PREFIX)/share/doc/sluice/examples/nginx-sluice.conf
+	install -m 0644 docker/cron.d/sluice examples/sluice.conf \
 	    $(DESTDIR)$(PREFIX)/share/doc/sluice/examples/
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/sluice/
 
