@@ -9,6 +9,8 @@
 #ifndef SL_CONNECTOR_H
 #define SL_CONNECTOR_H
 
+#include <stddef.h>
+
 #include "arena.h"
 #include "err.h"
 
@@ -61,12 +63,16 @@ struct connector {
 };
 
 /* The connector for a type name, or NULL for an unknown or unsupported one
- * (connector_unsupported_reason() then says why, e.g. mongodb). */
+ * (connector_unsupported_reason() then says why, e.g. mongodb; it returns
+ * NULL for a supported type, and its text is valid until the next call in
+ * the same thread). */
 const struct connector *connector_for(const char *type);
 const char *connector_unsupported_reason(const char *type);
 
 /* Open, ask the version, close: what "Test connection" does. On success
- * *version holds the server version and *elapsed_ms the time taken. */
+ * *version holds the server version (in a) and *elapsed_ms the time taken
+ * (set on failure too). An unknown type is SL_EINVAL, mongodb
+ * SL_EUNSUPPORTED; otherwise the connector's open/version errors. */
 sl_err connector_test(const conn_params *p, arena *a, char **version, long *elapsed_ms,
                       sl_errbuf *eb);
 
@@ -81,7 +87,49 @@ int table_selected(const char *const *patterns, int npatterns, const char *schem
 /* The watermark column sluice would pick for t: override if it names a
  * column, else the first of updated_at, modified_at, last_modified, updated,
  * created_at whose type is a timestamp, date or integer; NULL means full
- * refresh. */
+ * refresh. The name returned is t's own spelling (names compare ignoring
+ * case, an exact match first); an override naming no column gives NULL,
+ * for the caller to report. */
 const char *pick_watermark(const conn_table *t, const char *override);
+
+/* Whether a column type (the source's own text, e.g. "timestamp(6) with time
+ * zone", "datetime(3)", "bigint(20) unsigned") can serve as a watermark:
+ * PostgreSQL timestamp/timestamptz/date/integer types, MySQL
+ * datetime/timestamp/date/integer types (not tinyint(1), a boolean). */
+int connector_watermark_type(const char *type);
+
+/* ---- for the connector files ------------------------------------------- */
+
+/* The connectors, one file each. The opaque connection of pg_connector is
+ * a PGconn *, of mysql_connector and mariadb_connector a MYSQL *; the
+ * ClickHouse one is private to ch_conn.c. */
+extern const struct connector pg_connector;       /* pg_conn.c */
+extern const struct connector mysql_connector;    /* mysql_conn.c */
+extern const struct connector mariadb_connector;  /* mysql_conn.c */
+extern const struct connector clickhouse_connector; /* ch_conn.c */
+
+/* p's port, or the connector's default when it is 0. */
+int connector_port(const conn_params *p, const struct connector *c);
+/* p's connect timeout in seconds, or 10 when it is 0 or negative. */
+int connector_timeout(const conn_params *p);
+
+/* Check p before connecting: a host without control characters, a port in
+ * range, user and database names without control characters, a password
+ * without line breaks, a known ssl_mode. SL_EINVAL with a message. */
+sl_err connector_check_params(const conn_params *p, sl_errbuf *eb);
+/* p's ssl_mode, or "prefer" when it is NULL or empty. */
+const char *connector_ssl_mode(const conn_params *p);
+
+/* The messages every connector gives for the same failures, so a person
+ * reads the same words whatever the database; each fills eb and returns
+ * the code (SL_EDBDOWN, SL_EDBDOWN, SL_ETIMEOUT). */
+sl_err connector_fail_refused(sl_errbuf *eb, const char *host, int port);
+sl_err connector_fail_resolve(sl_errbuf *eb, const char *host);
+sl_err connector_fail_timeout(sl_errbuf *eb, const char *host, int port, int seconds);
+
+/* Replace every occurrence of secret (when it is at least 3 bytes) in the
+ * NUL-terminated msg with "***", in place, truncating to cap. For messages
+ * from client libraries that might echo a connection string. */
+void connector_scrub(char *msg, size_t cap, const char *secret);
 
 #endif
