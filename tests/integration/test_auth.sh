@@ -180,7 +180,8 @@ assert_eq "GET /login signed in -> 303 /" "303 /" "$H_STATUS $(h_header Location
 new_client nx
 c nx "$H_URL/login?next=/users"
 assert_contains "the login form carries next" "$H_BODY" 'name="next" value="/users"'
-for bad in //evil.example https://evil.example '/\evil.example' '/login?next=/x'; do
+for bad in //evil.example https://evil.example '/\evil.example' $'/\t/evil.example' \
+    '/login?next=/x'; do
     new_client nx
     c nx "$H_URL/login"
     c nx "$H_URL/login" --data-urlencode "_csrf=$(csrf_of)" \
@@ -306,6 +307,8 @@ assert_eq "no session cookie while throttled" "" "$(set_cookie sluice_session)"
 assert_eq "no session was made for the throttled user" 0 \
     "$(q "SELECT count(*) FROM sluice.sessions WHERE user_id = '$T_ID'")"
 assert_eq "a login.throttled audit row" 1 "$(audit_count login.throttled throttle@example.com)"
+post_login t2 THROTTLE@Example.COM "$PW_T"
+assert_eq "the throttled email in other letter case is throttled too" 429 "$H_STATUS"
 post_login t2 other@example.com "$PW_OTHER"
 assert_eq "another email from the same address still signs in" 303 "$H_STATUS"
 assert_contains "... with a session cookie" "$(set_cookie sluice_session)" "sluice_session="
@@ -403,6 +406,8 @@ c editor "$H_URL/users" --data-urlencode "_csrf=$EDITOR_CSRF" \
     --data-urlencode "email=mallory@example.com" --data-urlencode "role=admin"
 assert_eq "an editor's POST to an admin route -> 403" 403 "$H_STATUS"
 
+c viewer "$H_URL/logout"
+assert_eq "GET /logout -> 405 (a link cannot sign anyone out)" 405 "$H_STATUS"
 c viewer "$H_URL/logout" -X POST -d ''
 assert_eq "POST /logout without _csrf -> 403" 403 "$H_STATUS"
 assert_contains "... says the token is missing" "$H_BODY" "security token is missing"
@@ -481,6 +486,15 @@ q "UPDATE sluice.sessions SET last_seen_at = now() - interval '3 hours' WHERE id
 c keep "$H_URL/"
 assert_eq "a kept session idle for 3 hours still works" 200 "$H_STATUS"
 
+new_client deact
+login deact other@example.com "$PW_OTHER"
+c deact "$H_URL/"
+assert_eq "a session of an active user works" 200 "$H_STATUS"
+q "UPDATE sluice.users SET active = false WHERE email = 'other@example.com'"
+c deact "$H_URL/"
+assert_eq "once the user is inactive the session stops working" 303 "$H_STATUS"
+q "UPDATE sluice.users SET active = true WHERE email = 'other@example.com'"
+
 # --- bearer tokens ---------------------------------------------------------------------
 
 VTOK=$(sl token create --email viewer@example.com --name auth-test < /dev/null)
@@ -525,6 +539,12 @@ q "UPDATE sluice.api_tokens SET expires_at = now() - interval '1 second'
    WHERE name = 'auth-test-exp'"
 c api "$H_URL/api/v1/me" -H "Authorization: Bearer $ETOK"
 assert_eq "an expired token -> 401" 401 "$H_STATUS"
+OTOK=$(sl token create --email other@example.com --name auth-test-other < /dev/null)
+c api "$H_URL/api/v1/me" -H "Authorization: Bearer $OTOK"
+assert_eq "a token of an active user works" 200 "$H_STATUS"
+q "UPDATE sluice.users SET active = false WHERE email = 'other@example.com'"
+c api "$H_URL/api/v1/me" -H "Authorization: Bearer $OTOK"
+assert_eq "a token of an inactive user -> 401" 401 "$H_STATUS"
 
 # --- security headers ------------------------------------------------------------------
 
