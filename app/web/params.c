@@ -160,6 +160,29 @@ int params_has_control(const char *s)
     return 0;
 }
 
+int params_email(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (!at || at == s || strchr(at + 1, '@') || strlen(s) > PARAMS_EMAIL_MAX ||
+        params_utf8_len(s) < 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || strchr("<>()[],;:\"\\", *p))
+            return 0;
+    const char *d = at + 1;
+    if (!*d)
+        return 0;
+    for (const char *label = d;;) {
+        const char *dot = strchr(label, '.');
+        size_t n = dot ? (size_t)(dot - label) : strlen(label);
+        if (n == 0 || label[0] == '-' || label[n - 1] == '-')
+            return 0;
+        if (!dot)
+            return 1;
+        label = dot + 1;
+    }
+}
+
 char *params_urlencode(arena *a, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";

@@ -1,7 +1,7 @@
 /* params.h - declared request parameters: checking that a query string
  * holds only the names a handler declares, and strict parsers for the
  * values handlers take from forms, query strings and JSON (integers, dates,
- * UTF-8 text), plus URL-encoding for links that carry filters along.
+ * UTF-8 text, email addresses), plus URL-encoding for links that carry filters along.
  *
  * Nothing here answers the request: checks return a verdict and, where an
  * errors object is given, add { name: message } entries to it for
@@ -41,6 +41,14 @@ long params_utf8_len(const char *s);
 
 /* 1 when s holds a C0 control character (including tab, CR, LF) or DEL. */
 int params_has_control(const char *s);
+
+#define PARAMS_EMAIL_MAX 254 /* bytes */
+
+/* 1 when s looks like an email address: local@domain, exactly one '@', at
+ * most PARAMS_EMAIL_MAX bytes of valid UTF-8, no white space, control
+ * characters or <>()[],;:"\ , and a domain of dot-separated non-empty labels
+ * that do not start or end with '-' ("admin@localhost" is fine); 0 otherwise. */
+int params_email(const char *s);
 
 /* s with every byte outside [A-Za-z0-9-_.~] percent-encoded, for use in a
  * query string; lives in a. */

@@ -18,13 +18,13 @@
 #include "form.h"
 #include "handlers.h"
 #include "page.h"
+#include "params.h"
 #include "uuid.h"
 #include "worker.h"
 
 #define USERS_PAGE 50
 #define API_LIMIT_DEFAULT 50
 #define API_LIMIT_MAX 200
-#define EMAIL_MAX 254       /* bytes */
 #define NAME_MAX_CHARS 200  /* UTF-8 code points */
 #define PASSWORD_MIN 8      /* UTF-8 code points */
 #define PASSWORD_MAX 1024   /* bytes */
@@ -45,77 +45,6 @@ static const char *const role_values[] = {"admin", "editor", "viewer"};
 #define LAST_ADMIN_MSG "this is the last active admin; make another user an admin first"
 
 /* --- small helpers ---------------------------------------------------------------- */
-
-/* Number of code points in s, or -1 when s is not valid UTF-8 (overlong
- * forms, surrogates and values past U+10FFFF are invalid): PostgreSQL
- * would refuse such text, so it must be caught as a field error. */
-static long utf8_len(const char *s)
-{
-    long n = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p;
-        int extra;
-        unsigned cp, min;
-        if (c < 0x80) {
-            p++;
-            n++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            extra = 1, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            extra = 2, cp = c & 0x0F, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            extra = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return -1;
-        }
-        for (int i = 1; i <= extra; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return -1;
-        p += extra + 1;
-        n++;
-    }
-    return n;
-}
-
-static int has_control(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7F)
-            return 1;
-    return 0;
-}
-
-/* 1 when s looks like an email address: local@domain, exactly one '@', no
- * white space, control characters or <>()[],;:"\ , a domain of dot-separated
- * non-empty labels that do not start or end with '-'. "admin@localhost" is
- * fine: console users on a private install need not have a public domain. */
-static int email_ok(const char *s)
-{
-    const char *at = strchr(s, '@');
-    if (!at || at == s || strchr(at + 1, '@') || strlen(s) > EMAIL_MAX || utf8_len(s) < 0)
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p <= 0x20 || *p == 0x7F || strchr("<>()[],;:\"\\", *p))
-            return 0;
-    const char *d = at + 1;
-    if (!*d)
-        return 0;
-    for (const char *label = d;;) {
-        const char *dot = strchr(label, '.');
-        size_t n = dot ? (size_t)(dot - label) : strlen(label);
-        if (n == 0 || label[0] == '-' || label[n - 1] == '-')
-            return 0;
-        if (!dot)
-            return 1;
-        label = dot + 1;
-    }
-}
 
 static int role_ok(const char *s)
 {
@@ -263,24 +192,25 @@ static void check_password(json_t *errors, const char *pw, const char *confirm)
         page_field_error(errors, "password", "enter a password");
     else if (strlen(pw) > PASSWORD_MAX)
         page_field_error(errors, "password", "the password is longer than 1024 bytes");
-    else if (utf8_len(pw) < 0)
+    else if (params_utf8_len(pw) < 0)
         page_field_error(errors, "password", "the password is not valid UTF-8 text");
-    else if (utf8_len(pw) < PASSWORD_MIN)
+    else if (params_utf8_len(pw) < PASSWORD_MIN)
         page_field_error(errors, "password", "the password needs at least 8 characters");
     else if (strcmp(pw, confirm) != 0)
         page_field_error(errors, "confirm", "the two passwords do not match");
 }
 
+/* Text that is not UTF-8 (PostgreSQL would refuse it) is a field error. */
 static void check_name(json_t *errors, const char *name)
 {
-    long n = utf8_len(name);
+    long n = params_utf8_len(name);
     if (!*name)
         page_field_error(errors, "name", "enter a name");
     else if (n < 0)
         page_field_error(errors, "name", "the name is not valid UTF-8 text");
     else if (n > NAME_MAX_CHARS)
         page_field_error(errors, "name", "the name is longer than 200 characters");
-    else if (has_control(name))
+    else if (params_has_control(name))
         page_field_error(errors, "name", "the name must be one line of text");
 }
 
@@ -393,7 +323,7 @@ void h_users_create(request *r)
 
     if (!*email)
         page_field_error(errors, "email", "enter an email address");
-    else if (!email_ok(email))
+    else if (!params_email(email))
         page_field_error(errors, "email", "enter an email address like name@example.com");
     check_name(errors, name);
     if (!role_ok(role)) {
@@ -758,14 +688,10 @@ void h_api_users_list(request *r)
 {
     const char *lim = http_query(r, "limit");
     const char *after = http_query(r, "after");
-    long limit = API_LIMIT_DEFAULT;
+    long long limit = API_LIMIT_DEFAULT;
     json_t *errors = json_object();
-    if (lim) {
-        char *end;
-        limit = strtol(lim, &end, 10);
-        if (lim[0] < '0' || lim[0] > '9' || *end || limit < 1 || limit > API_LIMIT_MAX)
-            page_field_error(errors, "limit", "must be an integer from 1 to 200");
-    }
+    if (lim && !params_int(lim, 1, API_LIMIT_MAX, &limit))
+        page_field_error(errors, "limit", "must be an integer from 1 to 200");
     if (after && !uuid_valid(after))
         page_field_error(errors, "after", "must be the id of a user (a cursor from `next`)");
     sl_errbuf eb = {0};

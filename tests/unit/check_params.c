@@ -1,6 +1,6 @@
 /* check_params.c - unit tests for app/web/params.c: declared query names,
- * strict integers and dates, UTF-8 length, control characters, URL
- * encoding, trimming. */
+ * strict integers and dates, UTF-8 length, control characters, email
+ * shape, URL encoding, trimming. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +75,8 @@ static const struct {
     {"", 0},
     {"abc", 3},
     {"caf\xc3\xa9", 4},                 /* é */
+    {"\xc3\xa9t\xc3\xa9", 3},           /* été */
+    {"\xe2\x82\xac", 1},                /* € */
     {"\xe2\x80\xa6", 1},                /* … */
     {"\xf0\x9f\x98\x80", 1},            /* emoji */
     {"\xc3", -1},                       /* truncated */
@@ -102,6 +104,55 @@ START_TEST(test_control)
     ck_assert_int_eq(params_has_control("a\nb"), 1);
     ck_assert_int_eq(params_has_control("a\x7f"), 1);
     ck_assert_int_eq(params_has_control("\x01"), 1);
+}
+END_TEST
+
+static const struct {
+    const char *s;
+    int want;
+} email_cases[] = {
+    {"ana@example.com", 1},
+    {"Ana.Maria+tag@Example.CO.uk", 1},
+    {"admin@localhost", 1},
+    {"o'brien@example.com", 1},
+    {"j\xc3\xbcrgen@example.de", 1},  /* UTF-8 local part */
+    {"", 0},
+    {"not-an-email", 0},
+    {"@example.com", 0},
+    {"ana@", 0},
+    {"ana@@example.com", 0},
+    {"a@b@example.com", 0},
+    {"ana maria@example.com", 0},
+    {"ana@exa mple.com", 0},
+    {"ana@example..com", 0},
+    {"ana@.example.com", 0},
+    {"ana@example.com.", 0},
+    {"ana@-example.com", 0},
+    {"ana@example-.com", 0},
+    {"<ana>@example.com", 0},
+    {"ana@example.com\"", 0},
+    {"ana@ex\tample.com", 0},
+    {"ana@ex\x7f" "ample.com", 0},
+    {"j\xc3@example.com", 0},         /* truncated UTF-8 */
+};
+
+START_TEST(test_email)
+{
+    ck_assert_msg(params_email(email_cases[_i].s) == email_cases[_i].want, "'%s'",
+                  email_cases[_i].s);
+}
+END_TEST
+
+START_TEST(test_email_length)
+{
+    char buf[300];
+    memset(buf, 'a', sizeof buf);
+    /* 242 + "@example.com" (12) = 254 bytes: the limit. */
+    memcpy(buf + 242, "@example.com", 13);
+    ck_assert_int_eq(params_email(buf), 1);
+    memset(buf, 'a', sizeof buf);
+    memcpy(buf + 243, "@example.com", 13);
+    ck_assert_int_eq(params_email(buf), 0);
 }
 END_TEST
 
@@ -192,6 +243,8 @@ static Suite *params_suite(void)
     tcase_add_test(tc, test_date);
     tcase_add_test(tc, test_utf8_len);
     tcase_add_test(tc, test_control);
+    tcase_add_loop_test(tc, test_email, 0, sizeof email_cases / sizeof email_cases[0]);
+    tcase_add_test(tc, test_email_length);
     tcase_add_test(tc, test_urlencode_and_trim);
     tcase_add_test(tc, test_undeclared);
     tcase_add_test(tc, test_query);
