@@ -25,6 +25,8 @@ static const struct {
     {"token", cmd_token, 1, "create, list and revoke API tokens"},
     {"key", cmd_key, 1, "create the secret key file that seals credentials"},
     {"config", cmd_config, 0, "print the effective configuration, secrets masked"},
+    /* help NULL: not listed in `sluice --help` (documented in its own --help) */
+    {"source-probe", cmd_source_probe, 0, NULL},
     {"version", cmd_version, 0, "print the version"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -33,7 +35,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: sluice <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+        if (commands[i].help)
+            fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(out, "\nRun `sluice <command> --help` for a command's options.\n"
                  "Configuration comes from SLUICE_* environment variables and an optional\n"
                  "config file (SLUICE_CONFIG); see README.md.\n");

@@ -16,29 +16,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "connector.h"
 #include "sbuf.h"
 
-/* The errno libmariadb appends to "Can't connect ... (111)", or 0. */
-static int trailing_errno(const char *msg)
+/* The errno in libmariadb's message: "Can't connect ... (111)" or "...,
+ * system error: 110"; 0 when there is none. */
+static int message_errno(const char *msg)
 {
-    const char *open = strrchr(msg, '(');
-    if (!open)
-        return 0;
+    const char *at = strstr(msg, "system error: ");
     char *end = NULL;
-    long v = strtol(open + 1, &end, 10);
-    return (end && *end == ')' && v > 0 && v < 4096) ? (int)v : 0;
+    long v = 0;
+    if (at) {
+        v = strtol(at + 14, &end, 10);
+    } else if ((at = strrchr(msg, '(')) != NULL) {
+        v = strtol(at + 1, &end, 10);
+        if (!end || *end != ')')
+            v = 0;
+    }
+    return v > 0 && v < 4096 ? (int)v : 0;
 }
 
-static sl_err translate(const conn_params *p, int port, int timeout, MYSQL *m, sl_errbuf *eb)
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* The failure of mysql_real_connect after elapsed_ms, translated. */
+static sl_err translate(const conn_params *p, int port, int timeout, long elapsed_ms, MYSQL *m,
+                        sl_errbuf *eb)
 {
     unsigned err = mysql_errno(m);
     const char *msg = mysql_error(m);
     const char *user = p->user ? p->user : "";
     const char *db = p->database ? p->database : "";
     sl_err e;
-    int os = trailing_errno(msg);
+    int os = message_errno(msg);
+    /* libmariadb reports a refused connection as EINPROGRESS (the errno of
+     * its non-blocking connect): it is a timeout only if the time ran out. */
+    if (os == EINPROGRESS)
+        os = elapsed_ms >= timeout * 900L ? ETIMEDOUT : ECONNREFUSED;
     switch (err) {
     case 1045: /* ER_ACCESS_DENIED_ERROR */
     case 1698: /* ER_ACCESS_DENIED_NO_PASSWORD_ERROR */
@@ -48,8 +68,10 @@ static sl_err translate(const conn_params *p, int port, int timeout, MYSQL *m, s
                     user);
         break;
     case 1044: /* ER_DBACCESS_DENIED_ERROR */
-        e = sl_fail(eb, SL_EFORBIDDEN, "access denied for user \"%s\" to database \"%s\"", user,
-                    db);
+        e = sl_fail(eb, SL_EFORBIDDEN,
+                    "access denied for user \"%s\" to database \"%s\" (it may not exist, or "
+                    "the user has no privileges on it)",
+                    user, db);
         break;
     case 1049: /* ER_BAD_DB_ERROR */
         e = sl_fail(eb, SL_ENOTFOUND, "database \"%s\" does not exist", db);
@@ -73,8 +95,8 @@ static sl_err translate(const conn_params *p, int port, int timeout, MYSQL *m, s
     case CR_SERVER_GONE_ERROR:
         if (os == ECONNREFUSED)
             e = connector_fail_refused(eb, p->host, port);
-        else if (os == ETIMEDOUT || os == EINPROGRESS || os == EAGAIN ||
-                 strstr(msg, "imeout") || strstr(msg, "timed out"))
+        else if (os == ETIMEDOUT || os == EAGAIN || strstr(msg, "imeout") ||
+                 strstr(msg, "timed out"))
             e = connector_fail_timeout(eb, p->host, port, timeout);
         else if (os)
             e = sl_fail(eb, SL_EDBDOWN, "could not connect to %s port %d: %s", p->host, port,
@@ -126,11 +148,12 @@ static sl_err my_open_as(const struct connector *self, const conn_params *p, voi
     mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     const char *mode = connector_ssl_mode(p);
     set_tls(m, mode);
+    long t0 = now_ms();
     if (!mysql_real_connect(m, p->host, p->user && *p->user ? p->user : NULL,
                             p->password ? p->password : "",
                             p->database && *p->database ? p->database : NULL, (unsigned)port,
                             NULL, 0)) {
-        e = translate(p, port, timeout, m, eb);
+        e = translate(p, port, timeout, now_ms() - t0, m, eb);
         mysql_close(m);
         return e;
     }

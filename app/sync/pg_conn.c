@@ -86,9 +86,9 @@ static sl_err translate(const conn_params *p, int port, int timeout, const char 
              strstr(msg, "the database system is shutting down"))
         e = sl_fail(eb, SL_EDBDOWN, "the server is starting up or shutting down; try again");
     else {
-        char line[SL_ERRBUF_SIZE - 64];
+        char line[SL_ERRBUF_SIZE - 128];
         first_line(line, sizeof line, msg);
-        e = sl_fail(eb, SL_EDBDOWN, "could not connect: %s", line);
+        e = sl_fail(eb, SL_EDBDOWN, "could not connect to %s port %d: %s", p->host, port, line);
     }
     if (eb)
         connector_scrub(eb->msg, sizeof eb->msg, p->password);
