@@ -9,7 +9,7 @@ PKGS=(
     build-essential pkg-config clang libclang-rt-14-dev
     libpq-dev postgresql postgresql-contrib
     libfcgi-dev libjansson-dev libsodium-dev libcurl4-openssl-dev libmariadb-dev
-    check nginx-light curl ca-certificates procps psmisc iproute2
+    check nginx-light curl ca-certificates procps psmisc iproute2 tzdata
     mariadb-server
     chromium nodejs npm
 )

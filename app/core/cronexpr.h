@@ -42,4 +42,16 @@ int cron_tz_valid(const char *tz);
 sl_err cron_next(const cron_expr *e, const char *tz, time_t after, time_t *next,
                  sl_errbuf *eb);
 
+/* Up to n successive fire times after `after` into out[0..n-1]; *got says
+ * how many. SL_OK if at least one was found (fewer than n when the
+ * expression stops firing within five years), SL_ENOTFOUND if none, and
+ * SL_EINVAL as cron_next(). For "next runs" previews. */
+sl_err cron_next_n(const cron_expr *e, const char *tz, time_t after, time_t *out, int n,
+                   int *got, sl_errbuf *eb);
+
+/* Format instant t as local time in zone tz into buf (cap bytes), as
+ * "2026-03-29 03:00 CEST (+02:00)". SL_EINVAL for an unknown zone,
+ * SL_ETOOBIG if buf is too small (48 bytes always suffice). */
+sl_err cron_format_local(time_t t, const char *tz, char *buf, size_t cap, sl_errbuf *eb);
+
 #endif
