@@ -339,6 +339,107 @@ h_stack_up() {
     fi
 }
 
+# --- MariaDB -------------------------------------------------------------------------
+
+H_MY_PID=""
+H_MY_DIR=""
+
+# h_mariadb_start: a throwaway MariaDB (never the system service): datadir made
+# by mariadb-install-db in $H_TMP/mariadb, mariadbd as the unprivileged mysql
+# user when we are root, listening on 127.0.0.1 and a free port, its socket in
+# the same directory. Creates database sluice_src and a user sluice (for '%'
+# and '127.0.0.1') with a random password and every privilege on it; root
+# connects without a password over the socket (h_mysql). A second call after
+# h_mariadb_stop restarts the same server on the same port. Stopped by pid at
+# exit. Exports H_MY_PORT H_MY_USER H_MY_PASSWORD H_MY_DB H_MY_PID H_MY_SOCKET
+# H_MY_DIR (logs: $H_LOG/mariadb.log, $H_MY_DIR/error.log).
+h_mariadb_start() {
+    _h_need_tmp
+    local bin=${SLUICE_MARIADBD:-} i logsize
+    [ -n "$bin" ] || bin=$(command -v mariadbd 2> /dev/null || echo /usr/sbin/mariadbd)
+    local -a as_user=()
+    if h_is_root; then as_user=(--user=mysql); fi
+    if [ -z "$H_MY_DIR" ]; then
+        H_MY_DIR=$H_TMP/mariadb
+        H_MY_SOCKET=$H_MY_DIR/mysqld.sock
+        mkdir -p "$H_MY_DIR/data" "$H_MY_DIR/tmp"
+        if h_is_root; then chown -R mysql: "$H_MY_DIR"; fi
+        mariadb-install-db --no-defaults --datadir="$H_MY_DIR/data" "${as_user[@]}" \
+            --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+            >> "$H_LOG/mariadb.log" 2>&1 \
+            || { tail -n 20 "$H_LOG/mariadb.log" >&2; H_MY_DIR=""; return 1; }
+        H_MY_PORT=""
+        h_defer _h_mariadb_forget
+    fi
+    for i in 1 2 3; do
+        [ -n "$H_MY_PORT" ] || H_MY_PORT=$(h_free_port) || return 1
+        logsize=$(stat -c %s "$H_MY_DIR/error.log" 2> /dev/null || echo 0)
+        setsid "$bin" --no-defaults "${as_user[@]}" --datadir="$H_MY_DIR/data" \
+            --port="$H_MY_PORT" --bind-address=127.0.0.1 --skip-networking=0 \
+            --socket="$H_MY_SOCKET" --pid-file="$H_MY_DIR/mysqld.pid" \
+            --log-error="$H_MY_DIR/error.log" --tmpdir="$H_MY_DIR/tmp" --skip-name-resolve \
+            --innodb-buffer-pool-size=32M --innodb-log-file-size=16M \
+            --innodb-flush-log-at-trx-commit=0 --character-set-server=utf8mb4 \
+            --collation-server=utf8mb4_unicode_ci \
+            < /dev/null >> "$H_LOG/mariadb.log" 2>&1 &
+        H_MY_PID=$!
+        export H_MY_PID H_MY_PORT H_MY_SOCKET H_MY_DIR
+        h_wait_for 60 _h_my_ready || true
+        if h_alive "$H_MY_PID" && _h_my_ping; then
+            break
+        fi
+        h_stop_pid "$H_MY_PID" 10
+        H_MY_PID=""
+        if [ "$i" -lt 3 ] && tail -c +"$((logsize + 1))" "$H_MY_DIR/error.log" 2> /dev/null \
+            | grep -q 'Bind on TCP/IP port\|Address already in use'; then
+            h_log "MariaDB port $H_MY_PORT was taken; trying another ($i)"
+            H_MY_PORT=""
+            continue
+        fi
+        tail -n 20 "$H_MY_DIR/error.log" >&2 2> /dev/null || true
+        echo "h_mariadb_start: mariadbd did not start" >&2
+        return 1
+    done
+    if [ -z "${H_MY_PASSWORD:-}" ]; then
+        H_MY_USER=sluice
+        H_MY_DB=sluice_src
+        H_MY_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+        h_mysql "CREATE DATABASE IF NOT EXISTS \`$H_MY_DB\`;
+            CREATE USER IF NOT EXISTS '$H_MY_USER'@'%' IDENTIFIED BY '$H_MY_PASSWORD';
+            CREATE USER IF NOT EXISTS '$H_MY_USER'@'127.0.0.1' IDENTIFIED BY '$H_MY_PASSWORD';
+            GRANT ALL ON \`$H_MY_DB\`.* TO '$H_MY_USER'@'%';
+            GRANT ALL ON \`$H_MY_DB\`.* TO '$H_MY_USER'@'127.0.0.1';" "" \
+            || { echo "h_mariadb_start: could not create the user" >&2; return 1; }
+        export H_MY_USER H_MY_PASSWORD H_MY_DB
+    fi
+}
+
+_h_my_ping() {
+    mariadb-admin --no-defaults -uroot --socket="$H_MY_SOCKET" --connect-timeout=2 ping \
+        > /dev/null 2>&1
+}
+# Answers, or is gone (no point waiting).
+_h_my_ready() { ! h_alive "$H_MY_PID" || _h_my_ping; }
+
+# h_mysql SQL [DB]: run SQL as root over the socket (default database H_MY_DB;
+# "" for none), print tab-separated rows without a header.
+h_mysql() {
+    local db=${2-${H_MY_DB:-}}
+    mariadb --no-defaults -uroot --socket="$H_MY_SOCKET" -N -B -e "$1" ${db:+"$db"}
+}
+
+# h_mariadb_stop: SIGTERM mariadbd (a clean shutdown), SIGKILL after 30 s.
+h_mariadb_stop() {
+    h_stop_pid "$H_MY_PID" 30
+    H_MY_PID=""
+}
+
+# At cleanup: stop, and forget the server so the next start makes a new one.
+_h_mariadb_forget() {
+    h_mariadb_stop
+    H_MY_DIR="" H_MY_PORT="" H_MY_PASSWORD="" H_MY_SOCKET=""
+}
+
 # --- cleanup -------------------------------------------------------------------------
 
 H_DEFERRED=()
