@@ -44,4 +44,43 @@ void h_api_token_delete(request *r);
 void h_audit_page(request *r);
 void h_api_audit(request *r);
 
+/* sources.c */
+void h_sources_list(request *r);
+void h_sources_new(request *r);
+void h_sources_create(request *r);
+void h_source_show(request *r);
+void h_source_edit(request *r);
+void h_source_update(request *r);
+void h_source_delete_form(request *r);
+void h_source_delete(request *r);
+void h_source_test(request *r);
+void h_source_discover(request *r);
+void h_api_sources_list(request *r);
+void h_api_source_create(request *r);
+void h_api_source_get(request *r);
+void h_api_source_put(request *r);
+void h_api_source_patch(request *r);
+void h_api_source_delete(request *r);
+void h_api_source_test(request *r);
+void h_api_source_discover(request *r);
+
+/* destinations.c */
+void h_destinations_list(request *r);
+void h_destinations_new(request *r);
+void h_destinations_create(request *r);
+void h_destination_show(request *r);
+void h_destination_edit(request *r);
+void h_destination_update(request *r);
+void h_destination_delete_form(request *r);
+void h_destination_delete(request *r);
+void h_destination_make_default(request *r);
+void h_destination_test(request *r);
+void h_api_destinations_list(request *r);
+void h_api_destination_create(request *r);
+void h_api_destination_get(request *r);
+void h_api_destination_put(request *r);
+void h_api_destination_patch(request *r);
+void h_api_destination_delete(request *r);
+void h_api_destination_test(request *r);
+
 #endif
