@@ -497,6 +497,41 @@ ensure_admin() {
     ADMIN_NEW_PASSWORD=$pw
 }
 
+# ---------------------------------------------------------------------------
+# HOOK (destinations): on first start, offer the embedded cluster itself as the
+# default destination: create the database sluice_warehouse in it and register
+# "Local warehouse" (postgresql, 127.0.0.1, the cluster's port, user sluice)
+# with `sluice destination add-local`, which reads the password on stdin and
+# stores it sealed. Nothing happens once any destination exists, or while
+# `sluice destination` is missing. Runs after migrations.
+# ---------------------------------------------------------------------------
+WAREHOUSE_DB=sluice_warehouse
+ensure_local_destination() {
+    local pw n have
+    "$ROOT/bin/sluice" destination --help > /dev/null 2>&1 || return 0
+    read -r pw < "$PGPASS_FILE"
+    if ! n=$(PGPASSWORD=$pw "$PGBIN/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U sluice -d sluice \
+            -tAc "SELECT count(*) FROM sluice.destinations" 2>> "$LOGDIR/destination.log"); then
+        warn "could not count destinations (see $LOGDIR/destination.log)"
+        return 0
+    fi
+    [ "$n" = 0 ] || return 0
+    have=$(PGPASSWORD=$pw "$PGBIN/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U sluice -d postgres \
+        -tAc "SELECT 1 FROM pg_database WHERE datname = '$WAREHOUSE_DB'") || have=""
+    if [ "$have" != 1 ]; then
+        PGPASSWORD=$pw "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U sluice "$WAREHOUSE_DB" \
+            2>> "$LOGDIR/destination.log" || { warn "could not create $WAREHOUSE_DB"; return 0; }
+        say "created database $WAREHOUSE_DB"
+    fi
+    if printf '%s\n' "$pw" | "$ROOT/bin/sluice" destination add-local --name "Local warehouse" \
+            --host 127.0.0.1 --port "$PG_PORT" --database "$WAREHOUSE_DB" --user sluice \
+            >> "$LOGDIR/destination.log" 2>&1; then
+        say "offered $WAREHOUSE_DB as the default destination \"Local warehouse\""
+    else
+        warn "could not register the local warehouse (see $LOGDIR/destination.log)"
+    fi
+}
+
 # --- commands ------------------------------------------------------------------
 
 cmd_start() {
@@ -517,6 +552,7 @@ cmd_start() {
     export_app_env
     ensure_secret_key
     migrate
+    ensure_local_destination
     web_start
     nginx_start
     tick_start

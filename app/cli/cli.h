@@ -13,6 +13,7 @@ int cmd_tick(int argc, char **argv, const sl_config *cfg);
 int cmd_user(int argc, char **argv, const sl_config *cfg);  /* user.c */
 int cmd_token(int argc, char **argv, const sl_config *cfg); /* token.c */
 int cmd_key(int argc, char **argv, const sl_config *cfg);   /* key.c */
+int cmd_destination(int argc, char **argv, const sl_config *cfg); /* destination.c */
 int cmd_source_probe(int argc, char **argv, const sl_config *cfg); /* probe.c */
 
 #endif

@@ -24,6 +24,7 @@ static const struct {
     {"user", cmd_user, 1, "manage console users (add, list, set-password, set-role, ...)"},
     {"token", cmd_token, 1, "create, list and revoke API tokens"},
     {"key", cmd_key, 1, "create the secret key file that seals credentials"},
+    {"destination", cmd_destination, 1, "register the local warehouse as a destination"},
     {"config", cmd_config, 0, "print the effective configuration, secrets masked"},
     /* help NULL: not listed in `sluice --help` (documented in its own --help) */
     {"source-probe", cmd_source_probe, 0, NULL},
