@@ -136,6 +136,8 @@ void h_login(request *r)
         login_page(r, 401, email, "Email or password is incorrect.");
         return;
     }
+    if (r->session_id) /* signing in again replaces the current session */
+        auth_session_end(r);
     e = auth_session_start(r, user_id, form_bool(r, "keep"), &eb);
     if (e) {
         web_db_error(r, e, &eb);
