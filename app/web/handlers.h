@@ -83,4 +83,42 @@ void h_api_destination_patch(request *r);
 void h_api_destination_delete(request *r);
 void h_api_destination_test(request *r);
 
+/* pipelines.c */
+void h_pipelines_list(request *r);
+void h_pipelines_new(request *r);
+void h_pipelines_create(request *r);
+void h_pipeline_show(request *r);
+void h_pipeline_edit(request *r);
+void h_pipeline_update(request *r);
+void h_pipeline_pause(request *r);
+void h_pipeline_resume(request *r);
+void h_pipeline_delete_form(request *r);
+void h_pipeline_delete(request *r);
+
+/* pipeline_tables.c */
+void h_pipeline_tables_save(request *r);
+void h_pipeline_tables_add(request *r);
+
+/* pipelines_api.c */
+void h_api_pipelines_list(request *r);
+void h_api_pipeline_create(request *r);
+void h_api_pipeline_get(request *r);
+void h_api_pipeline_put(request *r);
+void h_api_pipeline_patch(request *r);
+void h_api_pipeline_delete(request *r);
+void h_api_pipeline_tables_get(request *r);
+void h_api_pipeline_tables_put(request *r);
+void h_api_pipeline_pause(request *r);
+void h_api_pipeline_resume(request *r);
+
+/* pipeline_versions.c */
+void h_pipeline_versions(request *r);
+void h_pipeline_versions_diff(request *r);
+void h_pipeline_version_show(request *r);
+void h_pipeline_rollback_form(request *r);
+void h_pipeline_rollback(request *r);
+void h_api_pipeline_versions(request *r);
+void h_api_pipeline_version_get(request *r);
+void h_api_pipeline_rollback(request *r);
+
 #endif

@@ -124,6 +124,78 @@ sl_err pl_load(request *r, const char *id, int lock, pipeline *p, sl_errbuf *eb)
     return load_tables(r, p->id, p, eb);
 }
 
+sl_err pl_list(request *r, const char *after, const char *before, int limit, pipeline **out,
+               int *n, sl_errbuf *eb)
+{
+    PGresult *res;
+    const char *lim = arena_printf(r->a, "%d", limit + 1);
+    const char *cols = "SELECT p.id, p.name, p.description, p.source_id, p.destination_id,"
+                       " p.status, p.schedule, p.timezone, p.max_retries, p.timeout_seconds,"
+                       " p.depends_on, p.load_mode, p.target_schema, p.version, v.etag, "
+                       ISO("p.created_at") ", " ISO("p.updated_at") ", s.name, d.name, dp.name,"
+                       " (SELECT count(*) FROM sluice.pipeline_tables t"
+                       " WHERE t.pipeline_id = p.id)"
+                       " FROM sluice.pipelines p"
+                       " JOIN sluice.sources s ON s.id = p.source_id"
+                       " JOIN sluice.destinations d ON d.id = p.destination_id"
+                       " LEFT JOIN sluice.pipelines dp ON dp.id = p.depends_on"
+                       " LEFT JOIN sluice.pipeline_versions v ON v.id = p.current_version_id"
+                       " WHERE p.deleted_at IS NULL";
+    sl_err e;
+    if (before)
+        e = db_query(r->db, r->a, eb, &res,
+                     arena_printf(r->a, "%s AND (lower(p.name), p.id) < (SELECT lower(name), id"
+                                        " FROM sluice.pipelines WHERE id = $1::uuid)"
+                                        " ORDER BY lower(p.name) DESC, p.id DESC LIMIT $2::int",
+                                  cols),
+                     2, (const char *[]){before, lim});
+    else
+        e = db_query(r->db, r->a, eb, &res,
+                     arena_printf(r->a, "%s AND ($1::uuid IS NULL OR (lower(p.name), p.id) >"
+                                        " (SELECT lower(name), id FROM sluice.pipelines"
+                                        " WHERE id = $1::uuid))"
+                                        " ORDER BY lower(p.name), p.id LIMIT $2::int",
+                                  cols),
+                     2, (const char *[]){after, lim});
+    if (e)
+        return e;
+    int count = PQntuples(res);
+    pipeline *list = arena_calloc(r->a, count ? (size_t)count : 1, sizeof *list);
+    for (int k = 0; k < count; k++) {
+        /* Backward pages come newest-first: store them in ascending order,
+         * keeping the extra row (if any) last so callers can drop it. */
+        int i = k;
+        if (before)
+            i = count > limit ? (k < limit ? limit - 1 - k : limit) : count - 1 - k;
+        pipeline *p = &list[i];
+        pl_defaults(p);
+        p->id = PQgetvalue(res, k, P_ID);
+        p->name = PQgetvalue(res, k, P_NAME);
+        p->description = PQgetvalue(res, k, P_DESC);
+        p->source_id = PQgetvalue(res, k, P_SRC);
+        p->destination_id = PQgetvalue(res, k, P_DST);
+        p->status = PQgetvalue(res, k, P_STATUS);
+        p->schedule = col(res, k, P_SCHED);
+        p->timezone = PQgetvalue(res, k, P_TZ);
+        p->max_retries = col_int(res, k, P_RETRIES);
+        p->timeout_seconds = col_int(res, k, P_TIMEOUT);
+        p->depends_on = col(res, k, P_DEP);
+        p->load_mode = PQgetvalue(res, k, P_LOAD);
+        p->target_schema = col(res, k, P_TSCHEMA);
+        p->version = (int)col_int(res, k, P_VERSION);
+        p->etag = col(res, k, P_ETAG);
+        p->created_at = PQgetvalue(res, k, P_CREATED);
+        p->updated_at = PQgetvalue(res, k, P_UPDATED);
+        p->source_name = PQgetvalue(res, k, P_SRC_NAME);
+        p->destination_name = PQgetvalue(res, k, P_DST_NAME);
+        p->depends_on_name = col(res, k, P_DEP_NAME);
+        p->ntables = (int)col_int(res, k, P_DEP_NAME + 1);
+    }
+    *out = list;
+    *n = count;
+    return SL_OK;
+}
+
 /* --- snapshots --------------------------------------------------------------------- */
 
 static json_t *str_or_null(const char *s)
@@ -595,9 +667,11 @@ static json_t *changed_keys(const json_t *a, const json_t *b)
 }
 
 static sl_err audit(request *r, const char *action, const pipeline *p, int from, int to,
-                    json_t *changed, const char *message, sl_errbuf *eb)
+                    json_t *changed, const char *message, const json_t *extra, sl_errbuf *eb)
 {
     json_t *d = json_object();
+    if (extra)
+        json_object_update(d, (json_t *)extra);
     json_object_set_new(d, "name", json_string(p->name));
     json_object_set_new(d, "version", json_integer(to));
     if (from)
@@ -662,7 +736,7 @@ sl_err pl_create(request *r, pipeline *p, const char *message, pl_saved *out, js
     json_decref(snap);
     if (e)
         goto fail;
-    if ((e = audit(r, "pipeline.create", p, 0, 1, NULL, message, eb)) != SL_OK)
+    if ((e = audit(r, "pipeline.create", p, 0, 1, NULL, message, NULL, eb)) != SL_OK)
         goto fail;
     if ((e = db_commit(r->db, eb)) != SL_OK)
         goto fail;
@@ -690,6 +764,7 @@ sl_err pl_edit_begin(request *r, const char *id, pl_edit *ed, sl_errbuf *eb)
         return e;
     }
     ed->next = ed->cur;
+    ed->audit_extra = NULL;
     /* The tables are the caller's to change: give next its own array. */
     ed->next.tables = arena_calloc(r->a, ed->cur.ntables ? (size_t)ed->cur.ntables : 1,
                                    sizeof *ed->next.tables);
@@ -750,7 +825,8 @@ sl_err pl_edit_commit(request *r, pl_edit *ed, const char *action, const char *m
     if (!e)
         e = append_version(r, p, c->version + 1, snap, message, &etag, eb);
     if (!e)
-        e = audit(r, action, p, c->version, c->version + 1, changed, message, eb);
+        e = audit(r, action, p, c->version, c->version + 1, changed, message, ed->audit_extra,
+                  eb);
     json_decref(old);
     json_decref(snap);
     json_decref(changed);

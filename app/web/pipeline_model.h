@@ -70,6 +70,7 @@ typedef struct {
 typedef struct {
     pipeline cur;
     pipeline next;
+    json_t *audit_extra;          /* merged into the audit details (borrowed), or NULL */
 } pl_edit;
 
 /* What discovery of a source found (see pl_discover). */
@@ -142,6 +143,14 @@ sl_err pl_validate(request *r, pipeline *p, const pipeline *cur, int check_table
 sl_err pl_discover(request *r, const char *source_id, pl_discovery *d, sl_errbuf *eb);
 /* The discovered table schema.table, or NULL. */
 const conn_table *pl_discovered(const pl_discovery *d, const char *schema, const char *table);
+
+/* Pipelines (not deleted) ordered by (lower(name), id), without their
+ * tables (ntables is set): after pipeline id `after` (forward) or before
+ * `before` (backward; returned in ascending order all the same), at most
+ * limit + 1 of them so the caller can tell whether there are more. *n
+ * gets the count. SL_EDB / SL_EDBDOWN. */
+sl_err pl_list(request *r, const char *after, const char *before, int limit, pipeline **out,
+               int *n, sl_errbuf *eb);
 
 /* Create p (validated by the caller) in one transaction with version 1
  * and its audit row. SL_ECONFLICT with errors.name when the name was
