@@ -173,8 +173,7 @@ stop_pid() {
 
 setup_paths() {
     local v=${SLUICE_VAR:-$ROOT/var}
-    mkdir -p "$v"
-    VAR=$(cd "$v" && pwd)
+    VAR=$(realpath -m -- "$v")
     RUN=$VAR/run
     LOGDIR=$VAR/log
     NGX=$VAR/nginx
@@ -189,7 +188,7 @@ setup_paths() {
 
 make_dirs() {
     umask 022
-    mkdir -p "$RUN" "$LOGDIR" "$NGX/tmp"
+    mkdir -p "$VAR" "$RUN" "$LOGDIR" "$NGX/tmp"
     if is_root; then
         # PostgreSQL (as postgres) puts its socket in run/.
         chgrp postgres "$RUN"

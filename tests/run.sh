@@ -27,8 +27,14 @@ declare -A PASSED=() FAILED=() NOTE=()
 ORDER=()
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/sluice-run.XXXXXX")
 # The harness's exit trap stops whatever is left; remove our logs first.
+CURRENT_PID=""
 _run_on_exit() {
     local rc=$?
+    # Interrupted: let the running test file clean up its own stack.
+    if [ -n "$CURRENT_PID" ] && h_alive "$CURRENT_PID"; then
+        kill -TERM "$CURRENT_PID" 2> /dev/null || true
+        h_wait_for 20 _h_dead "$CURRENT_PID" || true
+    fi
     rm -rf "$LOGS"
     (exit "$rc")
     _h_on_exit
@@ -57,8 +63,10 @@ run_logged() {
     : > "$log"
     timeout -k 10 "$TIMEOUT" "$@" < /dev/null > "$log" 2>&1 &
     pid=$!
+    CURRENT_PID=$pid
     tail -s 0.1 -n +1 -f --pid="$pid" "$log" || true
     wait "$pid" && rc=0 || rc=$?
+    CURRENT_PID=""
     [ "$rc" -ne 124 ] || say "# timed out after ${TIMEOUT}s: $*"
     return "$rc"
 }

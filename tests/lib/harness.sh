@@ -223,6 +223,20 @@ h_pg_stop() {
             >> "$H_LOG/postgres.log" 2>&1 || true
 }
 
+# A postmaster caught mid-start by a signal (no postmaster.pid yet, so
+# pg_ctl cannot see it) is found by its data directory and shut down (SIGINT:
+# fast shutdown), then killed if it lingers.
+_h_pg_reap() {
+    local pids p
+    [ -n "$H_PG_DATA" ] || return 0
+    pids=$(pgrep -f -- "postgres -D $H_PG_DATA\$" 2> /dev/null || true)
+    [ -n "$pids" ] || return 0
+    for p in $pids; do
+        kill -INT "$p" 2> /dev/null || true
+        h_wait_for 10 _h_dead "$p" || kill -KILL "$p" 2> /dev/null || true
+    done
+}
+
 h_pg_restart() {
     h_pg_stop
     h_pg_start
@@ -459,6 +473,7 @@ h_cleanup() {
     h_nginx_stop
     h_web_stop
     h_pg_stop
+    _h_pg_reap
     if [ "${H_KEEP:-0}" = 1 ]; then
         [ "${#H_TMPDIRS[@]}" -eq 0 ] || h_log "kept ${H_TMPDIRS[*]}"
     else
