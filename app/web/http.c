@@ -93,24 +93,39 @@ char *http_decode(arena *a, const char *s, size_t n, int form)
     return out;
 }
 
+int http_query_next(const char **p, http_qpair *q)
+{
+    const char *s = *p;
+    if (!s || !*s)
+        return 0;
+    const char *amp = strchr(s, '&');
+    size_t len = amp ? (size_t)(amp - s) : strlen(s);
+    const char *eq = memchr(s, '=', len);
+    q->name = s;
+    q->name_len = eq ? (size_t)(eq - s) : len;
+    q->value = eq ? eq + 1 : NULL;
+    q->value_len = eq ? len - q->name_len - 1 : 0;
+    *p = amp ? amp + 1 : NULL;
+    return 1;
+}
+
+int http_query_find(const request *r, const char *name, http_qpair *q)
+{
+    const char *p = r->query;
+    while (http_query_next(&p, q)) {
+        char *key = http_decode(r->a, q->name, q->name_len, 1);
+        if (key && strcmp(key, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 const char *http_query(const request *r, const char *name)
 {
-    size_t nlen = strlen(name);
-    const char *p = r->query;
-    while (p && *p) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        size_t klen = eq ? (size_t)(eq - p) : len;
-        char *key = http_decode(r->a, p, klen, 1);
-        if (key && strlen(key) == nlen && memcmp(key, name, nlen) == 0) {
-            if (!eq)
-                return "";
-            return http_decode(r->a, eq + 1, len - klen - 1, 1);
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
+    http_qpair q;
+    if (!http_query_find(r, name, &q))
+        return NULL;
+    return q.value ? http_decode(r->a, q.value, q.value_len, 1) : "";
 }
 
 sl_err http_read_body(request *r, size_t max, sl_errbuf *eb)

@@ -82,6 +82,21 @@ const char *http_path_param(const request *r, const char *name);
 /* A decoded query parameter by name (first occurrence), or NULL. */
 const char *http_query(const request *r, const char *name);
 
+/* One name=value pair of a query string, as raw (still percent-encoded)
+ * slices of it; value is NULL when the pair has no '='. */
+typedef struct {
+    const char *name, *value;
+    size_t name_len, value_len;
+} http_qpair;
+
+/* Step through a query string split at '&': the pair at *p goes into *q and
+ * *p moves past it. Start with *p = r->query (NULL is fine); returns 0 when
+ * no pair is left. Empty pairs ("a=1&&b") are returned too. */
+int http_query_next(const char **p, http_qpair *q);
+/* The first pair of r's query string whose name decodes to name, into *q;
+ * 0 when there is none. The decoded name lives in r's arena. */
+int http_query_find(const request *r, const char *name, http_qpair *q);
+
 /* Read the whole body (at most max bytes). SL_ETOOBIG when CONTENT_LENGTH
  * or the bytes sent exceed max, SL_EINVAL when fewer bytes than announced
  * arrive, SL_EIO on a read error. Idempotent. */

@@ -25,49 +25,35 @@ static int add_error(json_t *errors, const char *key, const char *msg)
 
 const char *params_query(const request *r, const char *name, json_t *errors)
 {
-    size_t nlen = strlen(name);
-    const char *p = r->query;
-    while (p && *p) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        size_t klen = eq ? (size_t)(eq - p) : len;
-        char *key = http_decode(r->a, p, klen, 1);
-        if (key && strlen(key) == nlen && memcmp(key, name, nlen) == 0) {
-            if (!eq)
-                return "";
-            char *v = http_decode(r->a, eq + 1, len - klen - 1, 1);
-            if (!v)
-                add_error(errors, name, "bad escape or control character");
-            return v;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
+    http_qpair q;
+    if (!http_query_find(r, name, &q))
+        return NULL;
+    if (!q.value)
+        return "";
+    char *v = http_decode(r->a, q.value, q.value_len, 1);
+    if (!v)
+        add_error(errors, name, "bad escape or control character");
+    return v;
 }
 
 int params_undeclared(const request *r, const char *const *declared, json_t *errors)
 {
     int added = 0;
     const char *p = r->query;
-    while (p && *p) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        size_t klen = eq ? (size_t)(eq - p) : len;
-        if (klen > 0) {
-            char *key = http_decode(r->a, p, klen, 1);
-            int known = 0;
-            for (size_t i = 0; key && declared[i]; i++)
-                if (strcmp(declared[i], key) == 0)
-                    known = 1;
-            if (!key)
-                added += add_error(errors, arena_strndup(r->a, p, klen > 64 ? 64 : klen),
-                                   "bad escape");
-            else if (!known)
-                added += add_error(errors, key, "unknown parameter");
-        }
-        p = amp ? amp + 1 : NULL;
+    http_qpair q;
+    while (http_query_next(&p, &q)) {
+        if (q.name_len == 0)
+            continue;
+        char *key = http_decode(r->a, q.name, q.name_len, 1);
+        int known = 0;
+        for (size_t i = 0; key && declared[i]; i++)
+            if (strcmp(declared[i], key) == 0)
+                known = 1;
+        size_t shown = q.name_len > 64 ? 64 : q.name_len;
+        if (!key)
+            added += add_error(errors, arena_strndup(r->a, q.name, shown), "bad escape");
+        else if (!known)
+            added += add_error(errors, key, "unknown parameter");
     }
     return added;
 }
