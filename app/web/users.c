@@ -141,6 +141,51 @@ static int load_user(request *r, const char *id, int lock, PGresult **res)
     return 1;
 }
 
+/* The user named by the {id} path parameter, unlocked, into *res. 1: found;
+ * 0: answered (404 or a database error). */
+static int load_path_user(request *r, PGresult **res)
+{
+    const char *id = id_param(r);
+    return id && load_user(r, id, 0, res) == 1;
+}
+
+/* Parse the posted form; on failure answer 400 and return non-zero. */
+static int form_or_fail(request *r)
+{
+    sl_errbuf eb = {0};
+    if (form_parse(r, &eb) == SL_OK)
+        return 0;
+    http_error(r, 400, eb.msg);
+    return 1;
+}
+
+/* Start a transaction (ending any left open); answer a database error and
+ * return non-zero on failure. */
+static int begin_or_fail(request *r)
+{
+    sl_errbuf eb = {0};
+    db_rollback(r->db);
+    sl_err e = db_begin(r->db, &eb);
+    if (e) {
+        tx_fail(r, e, &eb);
+        return 1;
+    }
+    return 0;
+}
+
+/* Inside a transaction: run a statement; on failure roll back, answer the
+ * database error and return non-zero. */
+static int exec_or_fail(request *r, const char *sql, int n, const char *const *params)
+{
+    sl_errbuf eb = {0};
+    sl_err e = db_exec(r->db, &eb, sql, n, params);
+    if (e) {
+        tx_fail(r, e, &eb);
+        return 1;
+    }
+    return 0;
+}
+
 /* Inside a transaction: lock every active admin row (in id order, so
  * concurrent callers queue instead of deadlocking) and return how many
  * there are, or -1 after answering a database error (rolled back). */
@@ -159,22 +204,46 @@ static int lock_active_admins(request *r)
     return PQntuples(res);
 }
 
-/* Commit, answering a database error (and returning non-zero) on failure. */
-static int commit_or_fail(request *r)
+/* Begin a transaction; when admins is given, lock the active admins and
+ * count them into *admins (lock_active_admins); then load user id, locked,
+ * into *res. 1: go on; 0: answered (and rolled back). */
+static int begin_and_lock(request *r, const char *id, int *admins, PGresult **res)
 {
-    sl_errbuf eb = {0};
-    sl_err e = db_commit(r->db, &eb);
-    if (e) {
-        tx_fail(r, e, &eb);
+    if (begin_or_fail(r))
+        return 0;
+    if (admins && (*admins = lock_active_admins(r)) < 0)
+        return 0;
+    return load_user(r, id, 1, res) == 1;
+}
+
+/* 1 when user row 0 of res is an active admin and, of the admins active
+ * (how many: admins), the only one. */
+static int last_admin(PGresult *res, int admins)
+{
+    return strcmp(PQgetvalue(res, 0, C_ROLE), "admin") == 0 &&
+           strcmp(PQgetvalue(res, 0, C_ACTIVE), "t") == 0 && admins <= 1;
+}
+
+/* Inside a transaction: end every session of user id except keep (NULL:
+ * all of them); *ended receives how many. Non-zero after answering a
+ * database error (rolled back). */
+static int end_sessions(request *r, const char *id, const char *keep, long long *ended)
+{
+    if (exec_or_fail(r,
+                     "DELETE FROM sluice.sessions WHERE user_id = $1"
+                     " AND id IS DISTINCT FROM $2::uuid",
+                     2, (const char *[]){id, keep}))
         return 1;
-    }
+    *ended = db_changes(r->db);
     return 0;
 }
 
-/* Write the audit row inside the open transaction; on failure roll back and
- * answer 500 (a change must not happen unrecorded). Returns non-zero then. */
-static int audit_or_fail(request *r, const char *action, const char *id, json_t *details)
+/* Write the audit row (details stolen) and commit. On failure roll back and
+ * answer (500 when the audit row could not be written: a change must not
+ * happen unrecorded; else the database error); returns non-zero then. */
+static int record_or_fail(request *r, const char *action, const char *id, json_t *details)
 {
+    sl_errbuf eb = {0};
     sl_err e = audit_write(r, action, "user", id, details, NULL);
     json_decref(details);
     if (e) {
@@ -182,7 +251,27 @@ static int audit_or_fail(request *r, const char *action, const char *id, json_t 
         http_error(r, 500, "the change could not be recorded in the audit log");
         return 1;
     }
+    e = db_commit(r->db, &eb);
+    if (e) {
+        tx_fail(r, e, &eb);
+        return 1;
+    }
     return 0;
+}
+
+/* Nothing to change: end the transaction, flash msg and go to where. */
+static void unchanged(request *r, const char *where, const char *msg)
+{
+    db_rollback(r->db);
+    page_flash(r, "info", msg);
+    http_redirect(r, 303, where);
+}
+
+/* A form page's field errors (stolen) into ctx. */
+static void put_errors(json_t *ctx, json_t *errors)
+{
+    json_object_set_new(ctx, "has_errors", json_boolean(json_object_size(errors) > 0));
+    json_object_set_new(ctx, "errors", errors);
 }
 
 /* Check a new password and its confirmation; field errors go to errors. */
@@ -295,8 +384,7 @@ static void new_page(request *r, int status, const char *email, const char *name
     json_object_set_new(ctx, "email", json_string(email));
     json_object_set_new(ctx, "name", json_string(name));
     json_object_set_new(ctx, "roles", role_options(role));
-    json_object_set_new(ctx, "has_errors", json_boolean(json_object_size(errors) > 0));
-    json_object_set_new(ctx, "errors", errors);
+    put_errors(ctx, errors);
     page_render(r, status, "users/new", ctx);
 }
 
@@ -308,10 +396,8 @@ void h_users_new(request *r)
 void h_users_create(request *r)
 {
     sl_errbuf eb = {0};
-    if (form_parse(r, &eb) != SL_OK) {
-        http_error(r, 400, eb.msg);
+    if (form_or_fail(r))
         return;
-    }
     const char *email = form_str(r, "email");
     const char *name = form_str(r, "name");
     const char *role = form_str(r, "role");
@@ -357,10 +443,8 @@ void h_users_create(request *r)
         http_error(r, 500, "the password could not be hashed");
         return;
     }
-    db_rollback(r->db);
-    if ((e = db_begin(r->db, &eb)) != SL_OK) {
+    if (begin_or_fail(r)) {
         json_decref(errors);
-        tx_fail(r, e, &eb);
         return;
     }
     e = db_query(r->db, r->a, &eb, &res,
@@ -380,10 +464,8 @@ void h_users_create(request *r)
         return;
     }
     const char *id = arena_strdup(r->a, PQgetvalue(res, 0, 0));
-    if (audit_or_fail(r, "user.create", id,
-                      json_pack("{s:s, s:s, s:s}", "email", email, "role", role, "name", name)))
-        return;
-    if (commit_or_fail(r))
+    if (record_or_fail(r, "user.create", id,
+                       json_pack("{s:s, s:s, s:s}", "email", email, "role", role, "name", name)))
         return;
     page_done(r, "/users", arena_printf(r->a, "User %s created.", email));
 }
@@ -399,16 +481,14 @@ static void edit_page(request *r, int status, PGresult *res, const char *name,
     json_object_set_new(ctx, "u", u);
     json_object_set_new(ctx, "name", json_string(name));
     json_object_set_new(ctx, "roles", role_options(role));
-    json_object_set_new(ctx, "has_errors", json_boolean(json_object_size(errors) > 0));
-    json_object_set_new(ctx, "errors", errors);
+    put_errors(ctx, errors);
     page_render(r, status, "users/edit", ctx);
 }
 
 void h_user_show(request *r)
 {
-    const char *id = id_param(r);
     PGresult *res;
-    if (!id || load_user(r, id, 0, &res) != 1)
+    if (!load_path_user(r, &res))
         return;
     edit_page(r, 200, res, PQgetvalue(res, 0, C_NAME), PQgetvalue(res, 0, C_ROLE),
               json_object());
@@ -416,14 +496,9 @@ void h_user_show(request *r)
 
 void h_user_update(request *r)
 {
-    sl_errbuf eb = {0};
     const char *id = id_param(r);
-    if (!id)
+    if (!id || form_or_fail(r))
         return;
-    if (form_parse(r, &eb) != SL_OK) {
-        http_error(r, 400, eb.msg);
-        return;
-    }
     const char *name = form_str(r, "name");
     const char *role = form_str(r, "role");
     json_t *errors = json_object();
@@ -432,23 +507,14 @@ void h_user_update(request *r)
         page_field_error(errors, "role", "choose admin, editor or viewer");
 
     PGresult *res;
-    db_rollback(r->db);
-    sl_err e = db_begin(r->db, &eb);
-    if (e) {
-        json_decref(errors);
-        tx_fail(r, e, &eb);
-        return;
-    }
-    int admins = lock_active_admins(r);
-    if (admins < 0 || load_user(r, id, 1, &res) != 1) {
+    int admins;
+    if (!begin_and_lock(r, id, &admins, &res)) {
         json_decref(errors);
         return;
     }
     const char *old_role = PQgetvalue(res, 0, C_ROLE);
     const char *old_name = PQgetvalue(res, 0, C_NAME);
-    int active = strcmp(PQgetvalue(res, 0, C_ACTIVE), "t") == 0;
-    if (!json_object_get(errors, "role") && strcmp(old_role, "admin") == 0 &&
-        strcmp(role, "admin") != 0 && active && admins <= 1)
+    if (!json_object_get(errors, "role") && strcmp(role, "admin") != 0 && last_admin(res, admins))
         page_field_error(errors, "role", LAST_ADMIN_MSG);
     if (json_object_size(errors) > 0) {
         db_rollback(r->db);
@@ -456,17 +522,15 @@ void h_user_update(request *r)
         return;
     }
     json_decref(errors);
-    e = db_exec(r->db, &eb,
-                "UPDATE sluice.users SET name = $2, role = $3, updated_at = now() WHERE id = $1",
-                3, (const char *[]){id, name, role});
-    if (e) {
-        tx_fail(r, e, &eb);
+    if (exec_or_fail(r,
+                     "UPDATE sluice.users SET name = $2, role = $3, updated_at = now()"
+                     " WHERE id = $1",
+                     3, (const char *[]){id, name, role}))
         return;
-    }
     json_t *d = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}}", "email",
                           PQgetvalue(res, 0, C_EMAIL), "before", "role", old_role, "name",
                           old_name, "after", "role", role, "name", name);
-    if (audit_or_fail(r, "user.update", id, d) || commit_or_fail(r))
+    if (record_or_fail(r, "user.update", id, d))
         return;
     /* An admin who demoted themselves can no longer see /users. */
     int self_demoted = strcmp(id, r->user_id) == 0 && strcmp(role, "admin") != 0;
@@ -478,32 +542,23 @@ static void password_page(request *r, int status, PGresult *res, json_t *errors)
 {
     json_t *ctx = page_ctx(r, "Reset password", "users");
     json_object_set_new(ctx, "u", user_page_json(r, res, 0));
-    json_object_set_new(ctx, "has_errors", json_boolean(json_object_size(errors) > 0));
-    json_object_set_new(ctx, "errors", errors);
+    put_errors(ctx, errors);
     page_render(r, status, "users/password", ctx);
 }
 
 void h_user_password_form(request *r)
 {
-    const char *id = id_param(r);
     PGresult *res;
-    if (!id || load_user(r, id, 0, &res) != 1)
+    if (!load_path_user(r, &res))
         return;
     password_page(r, 200, res, json_object());
 }
 
 void h_user_password(request *r)
 {
-    sl_errbuf eb = {0};
     const char *id = id_param(r);
     PGresult *res;
-    if (!id)
-        return;
-    if (form_parse(r, &eb) != SL_OK) {
-        http_error(r, 400, eb.msg);
-        return;
-    }
-    if (load_user(r, id, 0, &res) != 1)
+    if (!id || form_or_fail(r) || load_user(r, id, 0, &res) != 1)
         return;
     const char *pw = form_get(r, "password");
     const char *confirm = form_get(r, "confirm");
@@ -514,38 +569,25 @@ void h_user_password(request *r)
         return;
     }
     json_decref(errors);
+    sl_errbuf eb = {0};
     char *hash;
-    sl_err e = cr_password_hash(r->a, pw, &hash, &eb);
-    if (e) {
+    if (cr_password_hash(r->a, pw, &hash, &eb) != SL_OK) {
         http_error(r, 500, "the password could not be hashed");
-        return;
-    }
-    db_rollback(r->db);
-    if ((e = db_begin(r->db, &eb)) != SL_OK) {
-        tx_fail(r, e, &eb);
-        return;
-    }
-    e = db_exec(r->db, &eb,
-                "UPDATE sluice.users SET password_hash = $2, updated_at = now() WHERE id = $1", 2,
-                (const char *[]){id, hash});
-    if (e) {
-        tx_fail(r, e, &eb);
         return;
     }
     /* Every session of that user ends, except the one making this request
      * when admins reset their own password. */
-    e = db_exec(r->db, &eb,
-                "DELETE FROM sluice.sessions WHERE user_id = $1"
-                " AND id IS DISTINCT FROM $2::uuid",
-                2, (const char *[]){id, r->session_id});
-    if (e) {
-        tx_fail(r, e, &eb);
+    long long ended;
+    if (begin_or_fail(r) ||
+        exec_or_fail(r,
+                     "UPDATE sluice.users SET password_hash = $2, updated_at = now()"
+                     " WHERE id = $1",
+                     2, (const char *[]){id, hash}) ||
+        end_sessions(r, id, r->session_id, &ended))
         return;
-    }
-    long long ended = db_changes(r->db);
     json_t *d = json_pack("{s:s, s:I}", "email", PQgetvalue(res, 0, C_EMAIL), "sessions_ended",
                           (json_int_t)ended);
-    if (audit_or_fail(r, "user.password_reset", id, d) || commit_or_fail(r))
+    if (record_or_fail(r, "user.password_reset", id, d))
         return;
     page_done(r, arena_printf(r->a, "/users/%s", id),
               arena_printf(r->a, "Password for %s reset; %lld session%s ended.",
@@ -555,8 +597,7 @@ void h_user_password(request *r)
 /* Why user row 0 of res cannot be deactivated, or NULL when it can. */
 static const char *deactivate_refusal(request *r, PGresult *res, int admins)
 {
-    if (strcmp(PQgetvalue(res, 0, C_ROLE), "admin") == 0 &&
-        strcmp(PQgetvalue(res, 0, C_ACTIVE), "t") == 0 && admins <= 1)
+    if (last_admin(res, admins))
         return "This is the last active admin: without it nobody could manage users. "
                "Make another user an admin first.";
     if (strcmp(PQgetvalue(res, 0, C_ID), r->user_id) == 0)
@@ -589,9 +630,8 @@ static void deactivate_page(request *r, int status, PGresult *res, const char *r
 
 void h_user_deactivate_form(request *r)
 {
-    const char *id = id_param(r);
     PGresult *res;
-    if (!id || load_user(r, id, 0, &res) != 1)
+    if (!load_path_user(r, &res))
         return;
     int admins = count_active_admins(r);
     if (admins < 0)
@@ -601,19 +641,10 @@ void h_user_deactivate_form(request *r)
 
 void h_user_deactivate(request *r)
 {
-    sl_errbuf eb = {0};
     const char *id = id_param(r);
-    if (!id)
-        return;
     PGresult *res;
-    db_rollback(r->db);
-    sl_err e = db_begin(r->db, &eb);
-    if (e) {
-        tx_fail(r, e, &eb);
-        return;
-    }
-    int admins = lock_active_admins(r);
-    if (admins < 0 || load_user(r, id, 1, &res) != 1)
+    int admins;
+    if (!id || !begin_and_lock(r, id, &admins, &res))
         return;
     const char *refusal = deactivate_refusal(r, res, admins);
     if (refusal) {
@@ -623,60 +654,38 @@ void h_user_deactivate(request *r)
     }
     const char *email = PQgetvalue(res, 0, C_EMAIL);
     if (strcmp(PQgetvalue(res, 0, C_ACTIVE), "t") != 0) {
-        db_rollback(r->db);
-        page_flash(r, "info", arena_printf(r->a, "User %s was already inactive.", email));
-        http_redirect(r, 303, "/users");
+        unchanged(r, "/users", arena_printf(r->a, "User %s was already inactive.", email));
         return;
     }
-    e = db_exec(r->db, &eb,
-                "UPDATE sluice.users SET active = false, updated_at = now() WHERE id = $1", 1,
-                (const char *[]){id});
-    if (!e)
-        e = db_exec(r->db, &eb, "DELETE FROM sluice.sessions WHERE user_id = $1", 1,
-                    (const char *[]){id});
-    if (e) {
-        tx_fail(r, e, &eb);
+    long long ended;
+    if (exec_or_fail(r, "UPDATE sluice.users SET active = false, updated_at = now() WHERE id = $1",
+                     1, (const char *[]){id}) ||
+        end_sessions(r, id, NULL, &ended))
         return;
-    }
-    long long ended = db_changes(r->db);
     json_t *d = json_pack("{s:s, s:s, s:I}", "email", email, "role", PQgetvalue(res, 0, C_ROLE),
                           "sessions_ended", (json_int_t)ended);
-    if (audit_or_fail(r, "user.deactivate", id, d) || commit_or_fail(r))
+    if (record_or_fail(r, "user.deactivate", id, d))
         return;
     page_done(r, "/users", arena_printf(r->a, "User %s deactivated.", email));
 }
 
 void h_user_activate(request *r)
 {
-    sl_errbuf eb = {0};
     const char *id = id_param(r);
-    if (!id)
-        return;
     PGresult *res;
-    db_rollback(r->db);
-    sl_err e = db_begin(r->db, &eb);
-    if (e) {
-        tx_fail(r, e, &eb);
-        return;
-    }
-    if (load_user(r, id, 1, &res) != 1)
+    if (!id || !begin_and_lock(r, id, NULL, &res))
         return;
     const char *email = PQgetvalue(res, 0, C_EMAIL);
     if (strcmp(PQgetvalue(res, 0, C_ACTIVE), "t") == 0) {
-        db_rollback(r->db);
-        page_flash(r, "info", arena_printf(r->a, "User %s was already active.", email));
-        http_redirect(r, 303, arena_printf(r->a, "/users/%s", id));
+        unchanged(r, arena_printf(r->a, "/users/%s", id),
+                  arena_printf(r->a, "User %s was already active.", email));
         return;
     }
-    e = db_exec(r->db, &eb,
-                "UPDATE sluice.users SET active = true, updated_at = now() WHERE id = $1", 1,
-                (const char *[]){id});
-    if (e) {
-        tx_fail(r, e, &eb);
+    if (exec_or_fail(r, "UPDATE sluice.users SET active = true, updated_at = now() WHERE id = $1",
+                     1, (const char *[]){id}))
         return;
-    }
     json_t *d = json_pack("{s:s, s:s}", "email", email, "role", PQgetvalue(res, 0, C_ROLE));
-    if (audit_or_fail(r, "user.activate", id, d) || commit_or_fail(r))
+    if (record_or_fail(r, "user.activate", id, d))
         return;
     page_done(r, arena_printf(r->a, "/users/%s", id),
               arena_printf(r->a, "User %s reactivated.", email));
@@ -733,9 +742,8 @@ void h_api_users_list(request *r)
 
 void h_api_user_get(request *r)
 {
-    const char *id = id_param(r);
     PGresult *res;
-    if (!id || load_user(r, id, 0, &res) != 1)
+    if (!load_path_user(r, &res))
         return;
     http_send_json(r, 200, user_api_json(res, 0));
 }
