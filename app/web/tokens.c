@@ -126,6 +126,12 @@ static json_t *jstr_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* A token prefix as pages show it: "slu_AbCdEfGh…". */
+static const char *ellipsis(request *r, const char *prefix)
+{
+    return arena_printf(r->a, "%s\xe2\x80\xa6", prefix);
+}
+
 /* One row of list_tokens for a page template. */
 static json_t *page_row(request *r, PGresult *res, int i)
 {
@@ -133,8 +139,7 @@ static json_t *page_row(request *r, PGresult *res, int i)
     const char *status = PQgetvalue(res, i, 7);
     json_object_set_new(o, "id", json_string(PQgetvalue(res, i, 0)));
     json_object_set_new(o, "name", json_string(PQgetvalue(res, i, 1)));
-    json_object_set_new(o, "prefix",
-                        json_string(arena_printf(r->a, "%s\xe2\x80\xa6", PQgetvalue(res, i, 2))));
+    json_object_set_new(o, "prefix", json_string(ellipsis(r, PQgetvalue(res, i, 2))));
     json_object_set_new(o, "created_at", json_string(PQgetvalue(res, i, 3)));
     json_object_set_new(o, "created", json_string(short_time(r, val(res, i, 3), "")));
     json_object_set_new(o, "last_used_at", jstr_or_null(val(res, i, 4)));
@@ -163,6 +168,23 @@ static json_t *api_row(PGresult *res, int i, int with_owner)
     if (with_owner)
         json_object_set_new(o, "owner_email", json_string(PQgetvalue(res, i, 8)));
     return o;
+}
+
+/* Write the audit row of a token change (details stolen) and commit; on
+ * failure roll back. SL_EDB when the row could not be written (a change
+ * must not happen unrecorded), else what db_commit says. */
+static sl_err record(request *r, const char *action, const char *id, json_t *details,
+                     sl_errbuf *eb)
+{
+    sl_err e = audit_write(r, action, "api_token", id, details, NULL);
+    json_decref(details);
+    if (e)
+        e = sl_fail(eb, SL_EDB, "could not record %s in the audit log", action);
+    else
+        e = db_commit(r->db, eb);
+    if (e)
+        db_rollback(r->db);
+    return e;
 }
 
 /* Make a token for r's user. SL_OK with *out filled; SL_ECONFLICT when the
@@ -216,19 +238,10 @@ static sl_err create_token(request *r, const char *name, int days, json_t *error
     out->token = token;
     out->created_at = PQgetvalue(res, 0, 1);
     out->expires_at = val(res, 0, 2);
-
-    json_t *d = json_pack("{s:s, s:s, s:o}", "name", name, "prefix", prefix, "expires",
-                          jstr_or_null(out->expires_at));
-    e = audit_write(r, "token.create", "api_token", out->id, d, NULL);
-    json_decref(d);
-    if (e) {
-        e = sl_fail(eb, SL_EDB, "could not record token.create in the audit log");
-        goto fail;
-    }
-    e = db_commit(r->db, eb);
-    if (e)
-        goto fail;
-    return SL_OK;
+    return record(r, "token.create", out->id,
+                  json_pack("{s:s, s:s, s:o}", "name", name, "prefix", prefix, "expires",
+                            jstr_or_null(out->expires_at)),
+                  eb);
 fail:
     db_rollback(r->db);
     return e;
@@ -243,16 +256,13 @@ static sl_err find_token(request *r, const char *id, int lock, token_row *t, sl_
         return SL_ENOTFOUND;
     PGresult *res;
     const char *params[] = {id, r->user_id, r->role >= ROLE_ADMIN ? "t" : "f"};
-    sl_err e = db_query(r->db, r->a, eb, &res,
-                        lock ? "SELECT t.id, t.name, t.prefix, t.user_id, u.email, " STATUS_SQL
-                               " FROM sluice.api_tokens t JOIN sluice.users u"
-                               " ON u.id = t.user_id WHERE t.id = $1::uuid"
-                               " AND (t.user_id = $2::uuid OR $3::boolean) FOR UPDATE OF t"
-                             : "SELECT t.id, t.name, t.prefix, t.user_id, u.email, " STATUS_SQL
-                               " FROM sluice.api_tokens t JOIN sluice.users u"
-                               " ON u.id = t.user_id WHERE t.id = $1::uuid"
-                               " AND (t.user_id = $2::uuid OR $3::boolean)",
-                        3, params);
+#define FIND_SQL                                                                             \
+    "SELECT t.id, t.name, t.prefix, t.user_id, u.email, " STATUS_SQL                         \
+    " FROM sluice.api_tokens t JOIN sluice.users u ON u.id = t.user_id"                      \
+    " WHERE t.id = $1::uuid AND (t.user_id = $2::uuid OR $3::boolean)"
+    sl_err e = db_query(r->db, r->a, eb, &res, lock ? FIND_SQL " FOR UPDATE OF t" : FIND_SQL, 3,
+                        params);
+#undef FIND_SQL
     if (e)
         return e;
     if (PQntuples(res) != 1)
@@ -283,23 +293,26 @@ static sl_err revoke_token(request *r, const char *id, token_row *t, sl_errbuf *
     }
     e = db_exec(r->db, eb, "UPDATE sluice.api_tokens SET revoked_at = now() WHERE id = $1", 1,
                 (const char *[]){t->id});
-    if (e)
-        goto fail;
-    json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "name", t->name, "prefix", t->prefix, "owner",
-                          t->owner, "status_was", t->status);
-    e = audit_write(r, "token.revoke", "api_token", t->id, d, NULL);
-    json_decref(d);
     if (e) {
-        e = sl_fail(eb, SL_EDB, "could not record token.revoke in the audit log");
-        goto fail;
+        db_rollback(r->db);
+        return e;
     }
-    e = db_commit(r->db, eb);
-    if (e)
-        goto fail;
-    return SL_OK;
-fail:
-    db_rollback(r->db);
-    return e;
+    return record(r, "token.revoke", t->id,
+                  json_pack("{s:s, s:s, s:s, s:s}", "name", t->name, "prefix", t->prefix, "owner",
+                            t->owner, "status_was", t->status),
+                  eb);
+}
+
+/* Answer a find_token / revoke_token failure: 404 for SL_ENOTFOUND (a
+ * problem document when api is set), else the database error. */
+static void token_error(request *r, sl_err e, const sl_errbuf *eb, int api)
+{
+    if (e != SL_ENOTFOUND)
+        web_db_error(r, e, eb);
+    else if (api)
+        http_problem(r, 404, "no such token", NULL);
+    else
+        http_error(r, 404, "no such token");
 }
 
 /* --- pages -------------------------------------------------------------------- */
@@ -409,8 +422,7 @@ void h_token_create(request *r)
     json_t *ctx = page_ctx(r, "Token created", "tokens");
     json_object_set_new(ctx, "token", json_string(t.token));
     json_object_set_new(ctx, "name", json_string(t.name));
-    json_object_set_new(ctx, "prefix", json_string(arena_printf(r->a, "%s\xe2\x80\xa6",
-                                                                t.prefix)));
+    json_object_set_new(ctx, "prefix", json_string(ellipsis(r, t.prefix)));
     json_object_set_new(ctx, "expires", json_string(short_time(r, t.expires_at, "never")));
     json_object_set_new(ctx, "base_url", json_string(r->cfg->base_url));
     /* 200 with no-store (the default): the token is in no URL and no cookie. */
@@ -422,18 +434,14 @@ void h_token_revoke_form(request *r)
     sl_errbuf eb = {0};
     token_row t;
     sl_err e = find_token(r, http_path_param(r, "id"), 0, &t, &eb);
-    if (e == SL_ENOTFOUND) {
-        http_error(r, 404, "no such token");
-        return;
-    }
     if (e) {
-        web_db_error(r, e, &eb);
+        token_error(r, e, &eb, 0);
         return;
     }
     json_t *ctx = page_ctx(r, "Revoke token", "tokens");
     json_object_set_new(ctx, "token",
                         json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "id", t.id, "name", t.name,
-                                  "prefix", arena_printf(r->a, "%s\xe2\x80\xa6", t.prefix),
+                                  "prefix", ellipsis(r, t.prefix),
                                   "owner", t.owner, "own", strcmp(t.user_id, r->user_id) == 0,
                                   "revoked", strcmp(t.status, "revoked") == 0));
     page_render(r, 200, "tokens/revoke", ctx);
@@ -444,12 +452,8 @@ void h_token_revoke(request *r)
     sl_errbuf eb = {0};
     token_row t;
     sl_err e = revoke_token(r, http_path_param(r, "id"), &t, &eb);
-    if (e == SL_ENOTFOUND) {
-        http_error(r, 404, "no such token");
-        return;
-    }
     if (e) {
-        web_db_error(r, e, &eb);
+        token_error(r, e, &eb, 0);
         return;
     }
     if (strcmp(t.status, "revoked") == 0) {
@@ -587,12 +591,8 @@ void h_api_token_delete(request *r)
     sl_errbuf eb = {0};
     token_row t;
     sl_err e = revoke_token(r, http_path_param(r, "id"), &t, &eb);
-    if (e == SL_ENOTFOUND) {
-        http_problem(r, 404, "no such token", NULL);
-        return;
-    }
     if (e) {
-        web_db_error(r, e, &eb);
+        token_error(r, e, &eb, 1);
         return;
     }
     http_set_status(r, 204);
