@@ -289,6 +289,15 @@ int acct_dbfail(acct_run *r)
     return acct_fail(r->cmd, "%s", r->eb.msg);
 }
 
+int acct_open(const acct_cmd *c, int argc, char **argv, const sl_config *cfg, acct_opts *o,
+              acct_run *r)
+{
+    int rc = acct_parse(c, argc, argv, o);
+    if (rc >= 0)
+        return rc;
+    return acct_start(r, c->cmd, cfg) ? 1 : -1;
+}
+
 sl_err acct_find_user(db *d, arena *a, sl_errbuf *eb, const char *email, int lock,
                       acct_user *u)
 {
@@ -321,6 +330,13 @@ sl_err acct_audit(db *d, arena *a, sl_errbuf *eb, const char *action, const char
                    " (actor_id, actor_email, action, object_type, object_id, details)"
                    " VALUES (NULL, 'cli', $1, $2, $3, $4::jsonb)",
                    4, params);
+}
+
+sl_err acct_commit(acct_run *r, const char *action, const char *object_type,
+                   const char *object_id, json_t *details)
+{
+    sl_err e = acct_audit(r->d, r->a, &r->eb, action, object_type, object_id, details);
+    return e == SL_OK ? db_commit(r->d, &r->eb) : e;
 }
 
 /* ---- passwords ------------------------------------------------------------------ */

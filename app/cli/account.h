@@ -102,21 +102,35 @@ int acct_finish(acct_run *r, int rc);
 /* Print r->eb's message as this command's error; returns 1. */
 int acct_dbfail(acct_run *r);
 
+/* What every database subcommand does first: parse argv against c
+ * (acct_parse) into *o, then start *r (acct_start). Returns -1 to go on
+ * (the caller ends with acct_finish), or the exit status to return now. */
+int acct_open(const acct_cmd *c, int argc, char **argv, const sl_config *cfg, acct_opts *o,
+              acct_run *r);
+
+/* Append the audit row (acct_audit; details stolen) and commit r's open
+ * transaction. SL_EDB / SL_EDBDOWN with r->eb filled on failure (the
+ * caller's acct_finish rolls back). */
+sl_err acct_commit(acct_run *r, const char *action, const char *object_type,
+                   const char *object_id, json_t *details);
+
 /* Connect to cfg->database_url. On failure prints why (including an unset
  * SLUICE_DATABASE_URL) and returns NULL. The caller closes the handle. */
 db *acct_connect(const char *cmd, const sl_config *cfg);
 
 /* Find a user by email, case-insensitively, optionally locking the row
  * (FOR UPDATE, inside the caller's transaction). SL_ENOTFOUND when there is
- * none; SL_EDB / SL_EDBDOWN with eb filled. Fields live in a. */
+ * none (eb: "no user with email E", so acct_dbfail reports it); SL_EDB /
+ * SL_EDBDOWN with eb filled. Fields live in a. */
 sl_err acct_find_user(db *d, arena *a, sl_errbuf *eb, const char *email, int lock,
                       acct_user *u);
 
 /* Read a password: from a terminal, prompt on stderr with echo off, twice,
  * and require both to match; otherwise the first line of stdin (trailing
  * "\n" or "\r\n" removed). Checks it is UTF-8 text of ACCT_PASSWORD_MIN
- * characters to ACCT_PASSWORD_MAX bytes, as the console does. Writes it NUL-terminated into buf (cap bytes,
- * at least ACCT_PASSWORD_MAX + 1); the caller wipes it (sodium_memzero).
+ * characters to ACCT_PASSWORD_MAX bytes, as the console does. Writes it
+ * NUL-terminated into buf (cap bytes, at least ACCT_PASSWORD_MAX + 1); the
+ * caller wipes it (sodium_memzero).
  * Returns 0, or 1 after printing why. Reads stdin byte by byte, so nothing
  * past the first line is consumed and no copy sits in a stdio buffer. */
 int acct_read_password(const char *cmd, const char *prompt, char *buf, size_t cap);

@@ -42,18 +42,14 @@ static const acct_cmd CREATE = {
 static int token_create(int argc, char **argv, const sl_config *cfg)
 {
     acct_opts o;
-    int rc = acct_parse(&CREATE, argc, argv, &o);
+    acct_run r;
+    int rc = acct_open(&CREATE, argc, argv, cfg, &o, &r);
     if (rc >= 0)
         return rc;
-    acct_run r;
-    if (acct_start(&r, CREATE.cmd, cfg))
-        return 1;
     acct_user u;
     sl_err e = db_begin(r.d, &r.eb);
     if (e == SL_OK)
         e = acct_find_user(r.d, r.a, &r.eb, o.email, 1, &u);
-    if (e == SL_ENOTFOUND)
-        return acct_finish(&r, acct_fail(r.cmd, "no user with email %s", o.email));
     if (e != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     if (!u.active)
@@ -84,10 +80,8 @@ static int token_create(int argc, char **argv, const sl_config *cfg)
                                     "prefix", prefix);
         if (details && o.expires_days)
             json_object_set_new(details, "expires_days", json_integer(o.expires_days));
-        e = acct_audit(r.d, r.a, &r.eb, "token.create", "api_token", id, details);
+        e = acct_commit(&r, "token.create", "api_token", id, details);
     }
-    if (e == SL_OK)
-        e = db_commit(r.d, &r.eb);
     if (e != SL_OK) {
         sodium_memzero(token, len);
         return acct_finish(&r, acct_dbfail(&r));
@@ -116,20 +110,13 @@ static const acct_cmd LIST = {
 static int token_list(int argc, char **argv, const sl_config *cfg)
 {
     acct_opts o;
-    int rc = acct_parse(&LIST, argc, argv, &o);
+    acct_run r;
+    int rc = acct_open(&LIST, argc, argv, cfg, &o, &r);
     if (rc >= 0)
         return rc;
-    acct_run r;
-    if (acct_start(&r, LIST.cmd, cfg))
-        return 1;
     acct_user u;
-    if (o.email) {
-        sl_err e = acct_find_user(r.d, r.a, &r.eb, o.email, 0, &u);
-        if (e == SL_ENOTFOUND)
-            return acct_finish(&r, acct_fail(r.cmd, "no user with email %s", o.email));
-        if (e != SL_OK)
-            return acct_finish(&r, acct_dbfail(&r));
-    }
+    if (o.email && acct_find_user(r.d, r.a, &r.eb, o.email, 0, &u) != SL_OK)
+        return acct_finish(&r, acct_dbfail(&r));
 #define TS(col) "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI\"Z\"'), "
     PGresult *res;
     if (db_query(r.d, r.a, &r.eb, &res,
@@ -165,12 +152,10 @@ static const acct_cmd REVOKE = {
 static int token_revoke(int argc, char **argv, const sl_config *cfg)
 {
     acct_opts o;
-    int rc = acct_parse(&REVOKE, argc, argv, &o);
+    acct_run r;
+    int rc = acct_open(&REVOKE, argc, argv, cfg, &o, &r);
     if (rc >= 0)
         return rc;
-    acct_run r;
-    if (acct_start(&r, REVOKE.cmd, cfg))
-        return 1;
     PGresult *res;
     sl_err e = db_begin(r.d, &r.eb);
     if (e == SL_OK)
@@ -192,11 +177,9 @@ static int token_revoke(int argc, char **argv, const sl_config *cfg)
     e = db_exec(r.d, &r.eb, "UPDATE sluice.api_tokens SET revoked_at = now() WHERE id = $1", 1,
                 (const char *[]){o.id});
     if (e == SL_OK)
-        e = acct_audit(r.d, r.a, &r.eb, "token.revoke", "api_token", o.id,
-                       json_pack("{s:s, s:s, s:s}", "email", email, "name", name, "prefix",
-                                 prefix));
-    if (e == SL_OK)
-        e = db_commit(r.d, &r.eb);
+        e = acct_commit(&r, "token.revoke", "api_token", o.id,
+                        json_pack("{s:s, s:s, s:s}", "email", email, "name", name, "prefix",
+                                  prefix));
     if (e != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     printf("revoked token %s (%s..., \"%s\", %s)\n", o.id, prefix, name, email);

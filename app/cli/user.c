@@ -50,31 +50,35 @@ static int exists(acct_run *r, const acct_opts *o, const char *id)
     return 0;
 }
 
+/* Read a password (acct_read_password, asking with prompt) and hash it.
+ * The hash lives in r->a; NULL after printing why. */
+static char *read_password_hash(acct_run *r, const char *prompt)
+{
+    char pw[ACCT_PASSWORD_MAX + 1];
+    char *hash = NULL;
+    int rc = acct_read_password(r->cmd, prompt, pw, sizeof pw);
+    if (rc == 0 && cr_password_hash(r->a, pw, &hash, &r->eb) != SL_OK)
+        rc = acct_dbfail(r);
+    sodium_memzero(pw, sizeof pw);
+    return rc ? NULL : hash;
+}
+
 static int user_add(int argc, char **argv, const sl_config *cfg)
 {
     acct_opts o;
-    int rc = acct_parse(&ADD, argc, argv, &o);
+    acct_run r;
+    int rc = acct_open(&ADD, argc, argv, cfg, &o, &r);
     if (rc >= 0)
         return rc;
-    acct_run r;
-    if (acct_start(&r, ADD.cmd, cfg))
-        return 1;
     acct_user u;
     sl_err e = acct_find_user(r.d, r.a, &r.eb, o.email, 0, &u);
     if (e == SL_OK)
         return acct_finish(&r, exists(&r, &o, u.id));
     if (e != SL_ENOTFOUND)
         return acct_finish(&r, acct_dbfail(&r));
-
-    char pw[ACCT_PASSWORD_MAX + 1];
-    char *prompt = arena_printf(r.a, "Password for %s: ", o.email);
-    char *hash = NULL;
-    rc = acct_read_password(r.cmd, prompt, pw, sizeof pw);
-    if (rc == 0 && cr_password_hash(r.a, pw, &hash, &r.eb) != SL_OK)
-        rc = acct_fail(r.cmd, "%s", r.eb.msg);
-    sodium_memzero(pw, sizeof pw);
-    if (rc)
-        return acct_finish(&r, rc);
+    char *hash = read_password_hash(&r, arena_printf(r.a, "Password for %s: ", o.email));
+    if (!hash)
+        return acct_finish(&r, 1);
 
     char *id = NULL;
     const char *params[] = {o.email, o.name ? o.name : "", o.role, hash};
@@ -92,10 +96,8 @@ static int user_add(int argc, char **argv, const sl_config *cfg)
         return acct_finish(&r, exists(&r, &o, u.id));
     }
     if (e == SL_OK)
-        e = acct_audit(r.d, r.a, &r.eb, "user.create", "user", id,
-                       json_pack("{s:s, s:s}", "email", o.email, "role", o.role));
-    if (e == SL_OK)
-        e = db_commit(r.d, &r.eb);
+        e = acct_commit(&r, "user.create", "user", id,
+                        json_pack("{s:s, s:s}", "email", o.email, "role", o.role));
     if (e != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     printf("%s\n", id);
@@ -116,12 +118,10 @@ static const acct_cmd LIST = {
 static int user_list(int argc, char **argv, const sl_config *cfg)
 {
     acct_opts o;
-    int rc = acct_parse(&LIST, argc, argv, &o);
+    acct_run r;
+    int rc = acct_open(&LIST, argc, argv, cfg, &o, &r);
     if (rc >= 0)
         return rc;
-    acct_run r;
-    if (acct_start(&r, LIST.cmd, cfg))
-        return 1;
     PGresult *res;
     if (db_query(r.d, r.a, &r.eb, &res,
                  "SELECT email, nullif(name, ''), role,"
@@ -140,6 +140,17 @@ static int user_list(int argc, char **argv, const sl_config *cfg)
 
 /* ---- set-password ----------------------------------------------------------------- */
 
+/* Inside the transaction: end every console session of user id; *ended
+ * receives how many. */
+static sl_err end_sessions(acct_run *r, const char *id, long long *ended)
+{
+    sl_err e = db_exec(r->d, &r->eb, "DELETE FROM sluice.sessions WHERE user_id = $1", 1,
+                       (const char *[]){id});
+    if (e == SL_OK)
+        *ended = db_changes(r->d);
+    return e;
+}
+
 static const acct_cmd SET_PASSWORD = {
     "user set-password",
     "usage: sluice user set-password --email E\n"
@@ -154,31 +165,19 @@ static const acct_cmd SET_PASSWORD = {
 static int user_set_password(int argc, char **argv, const sl_config *cfg)
 {
     acct_opts o;
-    int rc = acct_parse(&SET_PASSWORD, argc, argv, &o);
+    acct_run r;
+    int rc = acct_open(&SET_PASSWORD, argc, argv, cfg, &o, &r);
     if (rc >= 0)
         return rc;
-    acct_run r;
-    if (acct_start(&r, SET_PASSWORD.cmd, cfg))
-        return 1;
     acct_user u;
-    sl_err e = acct_find_user(r.d, r.a, &r.eb, o.email, 0, &u);
-    if (e == SL_ENOTFOUND)
-        return acct_finish(&r, acct_fail(r.cmd, "no user with email %s", o.email));
-    if (e != SL_OK)
+    if (acct_find_user(r.d, r.a, &r.eb, o.email, 0, &u) != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
-
-    char pw[ACCT_PASSWORD_MAX + 1];
-    char *prompt = arena_printf(r.a, "New password for %s: ", u.email);
-    char *hash = NULL;
-    rc = acct_read_password(r.cmd, prompt, pw, sizeof pw);
-    if (rc == 0 && cr_password_hash(r.a, pw, &hash, &r.eb) != SL_OK)
-        rc = acct_fail(r.cmd, "%s", r.eb.msg);
-    sodium_memzero(pw, sizeof pw);
-    if (rc)
-        return acct_finish(&r, rc);
+    char *hash = read_password_hash(&r, arena_printf(r.a, "New password for %s: ", u.email));
+    if (!hash)
+        return acct_finish(&r, 1);
 
     long long ended = 0;
-    e = db_begin(r.d, &r.eb);
+    sl_err e = db_begin(r.d, &r.eb);
     if (e == SL_OK)
         e = db_exec(r.d, &r.eb,
                     "UPDATE sluice.users SET password_hash = $2, updated_at = now()"
@@ -187,16 +186,11 @@ static int user_set_password(int argc, char **argv, const sl_config *cfg)
     if (e == SL_OK && db_changes(r.d) != 1)
         e = sl_fail(&r.eb, SL_ENOTFOUND, "user %s was deleted meanwhile", o.email);
     if (e == SL_OK)
-        e = db_exec(r.d, &r.eb, "DELETE FROM sluice.sessions WHERE user_id = $1", 1,
-                    (const char *[]){u.id});
-    if (e == SL_OK) {
-        ended = db_changes(r.d);
-        e = acct_audit(r.d, r.a, &r.eb, "user.password_reset", "user", u.id,
-                       json_pack("{s:s, s:I}", "email", u.email, "sessions_ended",
-                                 (json_int_t)ended));
-    }
+        e = end_sessions(&r, u.id, &ended);
     if (e == SL_OK)
-        e = db_commit(r.d, &r.eb);
+        e = acct_commit(&r, "user.password_reset", "user", u.id,
+                        json_pack("{s:s, s:I}", "email", u.email, "sessions_ended",
+                                  (json_int_t)ended));
     if (e != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     printf("password of %s changed; %lld session%s ended\n", u.email, ended,
@@ -206,16 +200,18 @@ static int user_set_password(int argc, char **argv, const sl_config *cfg)
 
 /* ---- set-role, deactivate, activate -------------------------------------------------- */
 
-/* Inside a transaction: lock every active admin (in id order, so concurrent
+/* Begin a transaction, lock every active admin (in id order, so concurrent
  * callers queue instead of deadlocking), then the user; *others receives
  * how many active admins there are besides the user. */
 static sl_err lock_user_and_admins(acct_run *r, const char *email, acct_user *u, int *others)
 {
     PGresult *res;
-    sl_err e = db_query(r->d, r->a, &r->eb, &res,
-                        "SELECT id FROM sluice.users WHERE role = 'admin' AND active"
-                        " ORDER BY id FOR UPDATE",
-                        0, NULL);
+    sl_err e = db_begin(r->d, &r->eb);
+    if (e == SL_OK)
+        e = db_query(r->d, r->a, &r->eb, &res,
+                     "SELECT id FROM sluice.users WHERE role = 'admin' AND active"
+                     " ORDER BY id FOR UPDATE",
+                     0, NULL);
     if (e == SL_OK)
         e = acct_find_user(r->d, r->a, &r->eb, email, 1, u);
     if (e != SL_OK)
@@ -227,9 +223,16 @@ static sl_err lock_user_and_admins(acct_run *r, const char *email, acct_user *u,
     return SL_OK;
 }
 
-static int is_last_admin(const acct_user *u, int others)
+/* When u is the last active admin (others: the other active admins), say
+ * that it cannot be verb-ed and return 1 (the exit status); else 0. */
+static int last_admin_refused(acct_run *r, const acct_user *u, int others, const char *verb)
 {
-    return u->active && strcmp(u->role, "admin") == 0 && others == 0;
+    if (!u->active || strcmp(u->role, "admin") != 0 || others > 0)
+        return 0;
+    return acct_fail(r->cmd,
+                     "refusing to %s %s: it is the last active admin "
+                     "(make another user admin first)",
+                     verb, u->email);
 }
 
 static const acct_cmd SET_ROLE = {
@@ -245,38 +248,27 @@ static const acct_cmd SET_ROLE = {
 static int user_set_role(int argc, char **argv, const sl_config *cfg)
 {
     acct_opts o;
-    int rc = acct_parse(&SET_ROLE, argc, argv, &o);
+    acct_run r;
+    int rc = acct_open(&SET_ROLE, argc, argv, cfg, &o, &r);
     if (rc >= 0)
         return rc;
-    acct_run r;
-    if (acct_start(&r, SET_ROLE.cmd, cfg))
-        return 1;
     acct_user u;
     int others = 0;
-    sl_err e = db_begin(r.d, &r.eb);
-    if (e == SL_OK)
-        e = lock_user_and_admins(&r, o.email, &u, &others);
-    if (e == SL_ENOTFOUND)
-        return acct_finish(&r, acct_fail(r.cmd, "no user with email %s", o.email));
-    if (e != SL_OK)
+    if (lock_user_and_admins(&r, o.email, &u, &others) != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     if (strcmp(u.role, o.role) == 0) {
         printf("%s is already %s; nothing changed\n", u.email, o.role);
         return acct_finish(&r, 0);
     }
-    if (is_last_admin(&u, others))
-        return acct_finish(&r, acct_fail(r.cmd,
-                                    "refusing to demote %s: it is the last active admin "
-                                    "(make another user admin first)",
-                                    u.email));
-    e = db_exec(r.d, &r.eb, "UPDATE sluice.users SET role = $2, updated_at = now() WHERE id = $1",
-                2, (const char *[]){u.id, o.role});
+    if (last_admin_refused(&r, &u, others, "demote"))
+        return acct_finish(&r, 1);
+    sl_err e = db_exec(r.d, &r.eb,
+                       "UPDATE sluice.users SET role = $2, updated_at = now() WHERE id = $1", 2,
+                       (const char *[]){u.id, o.role});
     if (e == SL_OK)
-        e = acct_audit(r.d, r.a, &r.eb, "user.update", "user", u.id, /* as the console does */
-                       json_pack("{s:s, s:{s:s}, s:{s:s}}", "email", u.email, "before", "role",
-                                 u.role, "after", "role", o.role));
-    if (e == SL_OK)
-        e = db_commit(r.d, &r.eb);
+        e = acct_commit(&r, "user.update", "user", u.id, /* as the console does */
+                        json_pack("{s:s, s:{s:s}, s:{s:s}}", "email", u.email, "before", "role",
+                                  u.role, "after", "role", o.role));
     if (e != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     printf("%s is now %s (was %s)\n", u.email, o.role, u.role);
@@ -297,45 +289,30 @@ static const acct_cmd DEACTIVATE = {
 static int user_deactivate(int argc, char **argv, const sl_config *cfg)
 {
     acct_opts o;
-    int rc = acct_parse(&DEACTIVATE, argc, argv, &o);
+    acct_run r;
+    int rc = acct_open(&DEACTIVATE, argc, argv, cfg, &o, &r);
     if (rc >= 0)
         return rc;
-    acct_run r;
-    if (acct_start(&r, DEACTIVATE.cmd, cfg))
-        return 1;
     acct_user u;
     int others = 0;
-    sl_err e = db_begin(r.d, &r.eb);
-    if (e == SL_OK)
-        e = lock_user_and_admins(&r, o.email, &u, &others);
-    if (e == SL_ENOTFOUND)
-        return acct_finish(&r, acct_fail(r.cmd, "no user with email %s", o.email));
-    if (e != SL_OK)
+    if (lock_user_and_admins(&r, o.email, &u, &others) != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     if (!u.active) {
         printf("%s is already deactivated; nothing changed\n", u.email);
         return acct_finish(&r, 0);
     }
-    if (is_last_admin(&u, others))
-        return acct_finish(&r, acct_fail(r.cmd,
-                                    "refusing to deactivate %s: it is the last active admin "
-                                    "(make another user admin first)",
-                                    u.email));
+    if (last_admin_refused(&r, &u, others, "deactivate"))
+        return acct_finish(&r, 1);
     long long ended = 0;
-    e = db_exec(r.d, &r.eb,
-                "UPDATE sluice.users SET active = false, updated_at = now() WHERE id = $1", 1,
-                (const char *[]){u.id});
+    sl_err e = db_exec(r.d, &r.eb,
+                       "UPDATE sluice.users SET active = false, updated_at = now() WHERE id = $1",
+                       1, (const char *[]){u.id});
     if (e == SL_OK)
-        e = db_exec(r.d, &r.eb, "DELETE FROM sluice.sessions WHERE user_id = $1", 1,
-                    (const char *[]){u.id});
-    if (e == SL_OK) {
-        ended = db_changes(r.d);
-        e = acct_audit(r.d, r.a, &r.eb, "user.deactivate", "user", u.id,
-                       json_pack("{s:s, s:I}", "email", u.email, "sessions_ended",
-                                 (json_int_t)ended));
-    }
+        e = end_sessions(&r, u.id, &ended);
     if (e == SL_OK)
-        e = db_commit(r.d, &r.eb);
+        e = acct_commit(&r, "user.deactivate", "user", u.id,
+                        json_pack("{s:s, s:I}", "email", u.email, "sessions_ended",
+                                  (json_int_t)ended));
     if (e != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     printf("%s deactivated; %lld session%s ended\n", u.email, ended, ended == 1 ? "" : "s");
@@ -354,18 +331,14 @@ static const acct_cmd ACTIVATE = {
 static int user_activate(int argc, char **argv, const sl_config *cfg)
 {
     acct_opts o;
-    int rc = acct_parse(&ACTIVATE, argc, argv, &o);
+    acct_run r;
+    int rc = acct_open(&ACTIVATE, argc, argv, cfg, &o, &r);
     if (rc >= 0)
         return rc;
-    acct_run r;
-    if (acct_start(&r, ACTIVATE.cmd, cfg))
-        return 1;
     acct_user u;
     sl_err e = db_begin(r.d, &r.eb);
     if (e == SL_OK)
         e = acct_find_user(r.d, r.a, &r.eb, o.email, 1, &u);
-    if (e == SL_ENOTFOUND)
-        return acct_finish(&r, acct_fail(r.cmd, "no user with email %s", o.email));
     if (e != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     if (u.active) {
@@ -376,10 +349,7 @@ static int user_activate(int argc, char **argv, const sl_config *cfg)
                 "UPDATE sluice.users SET active = true, updated_at = now() WHERE id = $1", 1,
                 (const char *[]){u.id});
     if (e == SL_OK)
-        e = acct_audit(r.d, r.a, &r.eb, "user.activate", "user", u.id,
-                       json_pack("{s:s}", "email", u.email));
-    if (e == SL_OK)
-        e = db_commit(r.d, &r.eb);
+        e = acct_commit(&r, "user.activate", "user", u.id, json_pack("{s:s}", "email", u.email));
     if (e != SL_OK)
         return acct_finish(&r, acct_dbfail(&r));
     printf("%s activated\n", u.email);
