@@ -42,22 +42,31 @@ static void set_principal(request *r, PGresult *res, int row, int col)
     r->role = role < 0 ? ROLE_PUBLIC : role;
 }
 
+/* Find the row whose token_hash is the SHA-256 of token with sql (its one
+ * parameter: that hash in hex). 1 and *res set when exactly one row matches,
+ * 0 when none does, -1 on database failure (details in eb). */
+static int by_token_hash(request *r, const char *sql, const char *token, PGresult **res,
+                         sl_errbuf *eb)
+{
+    const char *hash = cr_sha256_hex(r->a, token, strlen(token));
+    if (db_query(r->db, r->a, eb, res, sql, 1, (const char *[]){hash}))
+        return -1;
+    return PQntuples(*res) == 1;
+}
+
 /* 1 found, 0 not found, -1 database failure (details in eb). */
 static int from_bearer(request *r, const char *token, sl_errbuf *eb)
 {
+    static const char sql[] =
+        "SELECT t.id, u.id, u.email, u.name, u.role,"
+        " t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'"
+        " FROM sluice.api_tokens t JOIN sluice.users u ON u.id = t.user_id"
+        " WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL"
+        " AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active";
     PGresult *res;
-    const char *hash = cr_sha256_hex(r->a, token, strlen(token));
-    sl_err e = db_query(r->db, r->a, eb, &res,
-                        "SELECT t.id, u.id, u.email, u.name, u.role,"
-                        " t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'"
-                        " FROM sluice.api_tokens t JOIN sluice.users u ON u.id = t.user_id"
-                        " WHERE t.token_hash = decode($1, 'hex') AND t.revoked_at IS NULL"
-                        " AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active",
-                        1, (const char *[]){hash});
-    if (e)
-        return -1;
-    if (PQntuples(res) != 1)
-        return 0;
+    int found = by_token_hash(r, sql, token, &res, eb);
+    if (found != 1)
+        return found;
     set_principal(r, res, 0, 1);
     r->via_token = 1;
     if (strcmp(PQgetvalue(res, 0, 5), "t") == 0)
@@ -66,21 +75,19 @@ static int from_bearer(request *r, const char *token, sl_errbuf *eb)
     return 1;
 }
 
+/* As from_bearer, for the session cookie. */
 static int from_session(request *r, const char *token, sl_errbuf *eb)
 {
+    static const char sql[] =
+        "SELECT s.id, s.csrf_token, u.id, u.email, u.name, u.role,"
+        " s.last_seen_at < now() - interval '1 minute'"
+        " FROM sluice.sessions s JOIN sluice.users u ON u.id = s.user_id"
+        " WHERE s.token_hash = decode($1, 'hex') AND s.expires_at > now()"
+        " AND s.last_seen_at > now() - s.idle_timeout AND u.active";
     PGresult *res;
-    const char *hash = cr_sha256_hex(r->a, token, strlen(token));
-    sl_err e = db_query(r->db, r->a, eb, &res,
-                        "SELECT s.id, s.csrf_token, u.id, u.email, u.name, u.role,"
-                        " s.last_seen_at < now() - interval '1 minute'"
-                        " FROM sluice.sessions s JOIN sluice.users u ON u.id = s.user_id"
-                        " WHERE s.token_hash = decode($1, 'hex') AND s.expires_at > now()"
-                        " AND s.last_seen_at > now() - s.idle_timeout AND u.active",
-                        1, (const char *[]){hash});
-    if (e)
-        return -1;
-    if (PQntuples(res) != 1)
-        return 0;
+    int found = by_token_hash(r, sql, token, &res, eb);
+    if (found != 1)
+        return found;
     r->session_id = arena_strdup(r->a, PQgetvalue(res, 0, 0));
     r->csrf_token = arena_strdup(r->a, PQgetvalue(res, 0, 1));
     set_principal(r, res, 0, 2);
