@@ -188,6 +188,7 @@ json_t *pl_diff(request *r, const json_t *a, const json_t *b)
     }
     int nfields = (int)json_array_size(list);
     json_object_set_new(out, "fields", list);
+    json_object_set_new(out, "has_fields", json_boolean(nfields > 0));
     diff_tables(r, json_object_get(a, "tables"), json_object_get(b, "tables"), out);
     json_object_set_new(out, "same", json_boolean(nfields == 0 &&
                                                   !json_is_true(json_object_get(

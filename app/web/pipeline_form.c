@@ -256,9 +256,11 @@ sl_err pf_form_ctx(request *r, json_t *ctx, const json_t *vals, const char *self
     json_object_set_new(ctx, "load_modes", pf_choice(loads, load_labels, pf_val(vals, "load_mode")));
     json_t *pl = json_array();
     for (size_t i = 0; i < NPRESETS; i++)
-        json_array_append_new(pl, json_pack("{s:s, s:s, s:s, s:b}", "value", presets[i].value,
+        json_array_append_new(pl, json_pack("{s:s, s:s, s:o, s:b}", "value", presets[i].value,
                                             "label", presets[i].label, "expr",
-                                            presets[i].expr ? presets[i].expr : "", "selected",
+                                            presets[i].expr ? json_string(presets[i].expr)
+                                                            : json_null(),
+                                            "selected",
                                             strcmp(presets[i].value,
                                                    pf_val(vals, "schedule_preset")) == 0));
     json_object_set_new(ctx, "presets", pl);
@@ -303,10 +305,11 @@ static json_t *table_rows_view(request *r, const pipeline *p)
 json_t *pf_pipeline_view(request *r, const pipeline *p)
 {
     json_t *o = pl_api_json(p, 0);
-    json_object_set_new(o, "pf_schedule_text",
+    json_object_set_new(o, "schedule_text",
                         json_string(p->schedule ? pf_schedule_text(r, p->schedule, p->timezone)
                                                 : "manual only"));
     json_object_set_new(o, "paused", json_boolean(strcmp(p->status, "paused") == 0));
+    json_object_set_new(o, "has_description", json_boolean(*p->description != '\0'));
     json_object_set_new(o, "target_schema_text",
                         json_string(p->target_schema ? p->target_schema
                                                      : "the destination's target schema"));
@@ -410,9 +413,9 @@ static json_t *picker(request *r, const pl_discovery *d, const pipeline *p)
         json_object_set_new(o, "watermark", t->watermark ? json_string(t->watermark)
                                                          : json_null());
         json_object_set_new(o, "rows", json_string(t->est_rows >= 0
-                                                       ? arena_printf(r->a, "%lld",
+                                                       ? arena_printf(r->a, "~%lld rows",
                                                                       t->est_rows)
-                                                       : "unknown"));
+                                                       : "row count unknown"));
         json_object_set_new(o, "columns", json_integer(t->ncols));
         json_object_set_new(o, "has_pk", json_boolean(t->has_pk));
         json_object_set_new(o, "chosen", json_boolean(chosen));
@@ -451,9 +454,10 @@ void pf_edit_page(request *r, int status, const pipeline *p, pf_edit_view *v)
     json_object_set_new(ctx, "has_errors", json_boolean(json_object_size(errors) > 0));
     json_object_set_new(ctx, "rows", rows);
     json_object_set_new(ctx, "has_rows", json_boolean(json_array_size(rows) > 0));
+    json_object_set_new(ctx, "row_count", json_integer((json_int_t)json_array_size(rows)));
     json_object_set_new(ctx, "tables_invalid", json_boolean(v->tables_invalid));
     json_object_set_new(ctx, "add_errors", v->add_errors ? v->add_errors : json_object());
-    json_object_set_new(ctx, "pf_form_version",
+    json_object_set_new(ctx, "form_version",
                         json_integer(v->form_version ? v->form_version : p->version));
     if (disc.error)
         json_object_set_new(ctx, "discovery_error", json_string(disc.error));

@@ -182,7 +182,8 @@ char *pl_format_time(arena *a, time_t t, const char *tz);
 /* The fields of snapshot a and b that differ, for a diff view (a new
  * reference): {fields: [{key, label, old, new}], tables_added: [name],
  * tables_removed: [name], tables_changed: [{table, changes: [{key, label,
- * old, new}]}], same: bool}. Values are display text; ids of sources,
+ * old, new}]}], has_fields, tables_differ,
+ * tables_reordered, same: bool}. Values are display text; ids of sources,
  * destinations and pipelines show their names (looked up with r). */
 json_t *pl_diff(request *r, const json_t *a, const json_t *b);
 /* A label for a snapshot key ("max_retries" -> "Max retries"). */

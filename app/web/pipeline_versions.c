@@ -85,6 +85,7 @@ static json_t *version_json(PGresult *res, int i, int current)
                                             : json_string(PQgetvalue(res, i, V_AUTHOR_ID)));
     json_object_set_new(o, "author_email", json_string(PQgetvalue(res, i, V_AUTHOR)));
     json_object_set_new(o, "message", json_string(PQgetvalue(res, i, V_MESSAGE)));
+    json_object_set_new(o, "has_message", json_boolean(*PQgetvalue(res, i, V_MESSAGE) != '\0'));
     json_object_set_new(o, "created_at", json_string(PQgetvalue(res, i, V_CREATED)));
     json_object_set_new(o, "current", json_boolean(strtoll(PQgetvalue(res, i, V_VERSION), NULL,
                                                            10) == current));
@@ -258,6 +259,8 @@ void h_pipeline_versions_diff(request *r)
     json_object_set_new(ctx, "from", va);
     json_object_set_new(ctx, "to", vb);
     json_object_set_new(ctx, "diff", pl_diff(r, snapshot_of(r, ra), snapshot_of(r, rb)));
+    json_object_set_new(ctx, "old_label", json_string(arena_printf(r->a, "Version %lld", from)));
+    json_object_set_new(ctx, "new_label", json_string(arena_printf(r->a, "Version %lld", to)));
     page_render(r, 200, "pipelines/diff", ctx);
 }
 
@@ -269,6 +272,11 @@ static void rollback_page(request *r, int status, const pipeline *p, PGresult *r
                               p, res);
     json_t *current = pl_snapshot(p);
     json_object_set_new(ctx, "diff", pl_diff(r, current, snapshot_of(r, res)));
+    json_object_set_new(ctx, "old_label",
+                        json_string(arena_printf(r->a, "Now (version %d)", p->version)));
+    json_object_set_new(ctx, "new_label",
+                        json_string(arena_printf(r->a, "Version %lld (restored)",
+                                                 n)));
     json_decref(current);
     json_t *list = json_array();
     const char *key;
