@@ -109,7 +109,8 @@ probe -- --no-tables
 assert_eq "probe: exit 0" 0 "$RC"
 assert_eq "probe: ok" true "$(jv d.ok)"
 assert_contains "probe: version says MariaDB" "$(jv d.version)" "MariaDB 10."
-assert_eq "probe: elapsed_ms is a small number" true "$(jv 'd.elapsed_ms >= 0 && d.elapsed_ms < 5000')"
+assert_eq "probe: elapsed_ms is a small number" true \
+    "$(jv 'd.elapsed_ms >= 0 && d.elapsed_ms < 5000')"
 assert_eq "probe: error is null" null "$(jv d.error)"
 assert_eq "probe: --no-tables lists none" true "$(jv 'd.tables === undefined')"
 assert_eq "probe: the password is never printed" 0 "$(grep -c "$H_MY_PASSWORD" "$OUT" || true)"
