@@ -79,6 +79,58 @@ void run_quality(run_ctx *rc, const char *table, const char *check_type, const c
  * is borrowed. */
 void run_event(run_ctx *rc, const char *type, const json_t *data);
 
+/* ---- added for the runner, the CLI and the console ----------------------- */
+
+/* What a progress hook sees: the run's counters as just written. */
+typedef struct {
+    long long rows_done;
+    long long rows_estimate;     /* -1: unknown */
+    const char *current_table;   /* NULL: none */
+    int tables_done, tables_total;
+    double elapsed;              /* seconds since the run was claimed */
+    int final;                   /* 1 on the last call (from run_finish) */
+} run_progress_info;
+
+/* Callbacks for a foreground run (`sluice sync`). progress is called after
+ * each progress write (so at most about once a second, and from
+ * run_finish with final set); log with each run_log line, and when it is
+ * set it replaces the process log for those lines. Either may be NULL. */
+typedef struct {
+    void (*progress)(const run_progress_info *p, void *arg);
+    void (*log)(enum run_level level, const char *table, const char *message, void *arg);
+    void *arg;
+} run_hooks;
+void run_set_hooks(run_ctx *rc, const run_hooks *h);
+
+/* Ask the run to stop at the next chunk boundary (run_progress then
+ * returns 1). Async-signal-safe: for SIGINT / SIGTERM handlers. */
+void run_request_cancel(run_ctx *rc);
+/* 1 once a cancel was requested (locally, or in the database by the
+ * console / API, or the run stopped being 'running' under us). */
+int run_cancel_seen(const run_ctx *rc);
+
+/* Claim the oldest queued run whose pipeline has no running run (SELECT
+ * ... FOR UPDATE SKIP LOCKED, then the claim, in one transaction), so
+ * concurrent ticks take different runs and never the same one twice.
+ * SL_ENOTFOUND when nothing can be claimed now. */
+sl_err run_claim_next(const char *conninfo, run_ctx **out, sl_errbuf *eb);
+
+/* Housekeeping before claiming (on d, in its own transaction): 'running'
+ * runs whose heartbeat is older than stale_seconds become 'failed'
+ * ("heartbeat lost", with their run.failed event and their unfinished
+ * table rows failed); queued runs of deleted pipelines become 'skipped'.
+ * Counts go to *failed and *skipped (either may be NULL). */
+sl_err run_reap_stale(db *d, int stale_seconds, int *failed, int *skipped, sl_errbuf *eb);
+
+/* Cancel run run_id (on d, in its own transaction; d must not be in one):
+ * a queued run becomes 'cancelled' at once (with its run.cancelled event),
+ * a running one gets cancel_requested and stops at its next chunk
+ * boundary. *status (may be NULL) receives the run's status afterwards
+ * ("cancelled", "running", or a finished status when it was already
+ * over: nothing is changed then), as a static string. SL_ENOTFOUND for an
+ * unknown run. */
+sl_err run_cancel(db *d, int64_t run_id, const char **status, sl_errbuf *eb);
+
 /* Finish: status success | failed | cancelled, error text or NULL. In one
  * transaction: the run row (totals summed from run_table_stats), an event
  * run.succeeded / run.failed / run.cancelled (plus dead_letters.created and
