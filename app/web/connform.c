@@ -519,7 +519,7 @@ static void run_test(request *r, const conn_params *p, conn_test_result *out)
     out->elapsed_ms = out->ok && ms > 0 ? ms : now_ms() - t0;
     out->version = out->ok ? (version ? version : "") : NULL;
     if (!out->ok) {
-        const char *msg = ceb.msg[0] ? ceb.msg : sl_strerror(e);
+        const char *msg = arena_strdup(r->a, ceb.msg[0] ? ceb.msg : sl_strerror(e));
         out->error = conn_scrub(r->a, msg, p->password);
     }
 }

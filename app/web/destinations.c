@@ -635,10 +635,7 @@ void h_api_destination_create(request *r)
     dest_fields f;
     defaults(&f);
     from_json(r, body, &f, errors);
-    if (json_object_size(errors) > 0) {
-        http_problem(r, 422, "the destination was not created", errors);
-        return;
-    }
+    /* Type errors so far and the field checks in store() come back together. */
     if (conn_begin(r)) {
         json_decref(errors);
         return;
@@ -692,11 +689,6 @@ static void api_change(request *r, int replace)
     if (!replace && !json_object_get(body, "port") && strcmp(old_type, f.c.type) != 0 &&
         strtol(old_port, NULL, 10) == conn_default_port(old_type))
         f.c.port_text = "";
-    if (json_object_size(errors) > 0) {
-        db_rollback(r->db);
-        http_problem(r, 422, "the destination was not changed", errors);
-        return;
-    }
     const char *saved;
     int rc = store(r, old, count, &f, errors, &saved);
     if (rc == 1) {

@@ -757,10 +757,7 @@ void h_api_source_create(request *r)
     f.schemas = jsonx_own(r->a, json_array());
     f.filters = jsonx_own(r->a, json_array());
     from_json(r, body, &f, errors);
-    if (json_object_size(errors) > 0) {
-        http_problem(r, 422, "the source was not created", errors);
-        return;
-    }
+    /* Type errors so far and the field checks in store() come back together. */
     const char *id;
     if (conn_begin(r)) {
         json_decref(errors);
@@ -808,11 +805,6 @@ static void api_change(request *r, int replace)
     if (!replace && !json_object_get(body, "port") && strcmp(old_type, f.c.type) != 0 &&
         strtol(old_port, NULL, 10) == conn_default_port(old_type))
         f.c.port_text = "";
-    if (json_object_size(errors) > 0) {
-        db_rollback(r->db);
-        http_problem(r, 422, "the source was not changed", errors);
-        return;
-    }
     const char *saved;
     int rc = store(r, old, &f, errors, &saved);
     if (rc == 1) {
