@@ -127,6 +127,11 @@ sl_err connector_check_params(const conn_params *p, sl_errbuf *eb)
         return sl_fail(eb, SL_EINVAL, "no host given");
     if (has_control(p->host) || strlen(p->host) > 255)
         return sl_fail(eb, SL_EINVAL, "the host name is not valid");
+    /* libpq reads "/dir" as a Unix socket and "a,b" as a host list; a
+     * socket would reach a local server as a local user (peer, trust). */
+    if (p->host[0] == '@' || strpbrk(p->host, "/\\, "))
+        return sl_fail(eb, SL_EINVAL, "the host must be a name or an IP address "
+                                      "(Unix sockets and host lists are not supported)");
     if (p->port < 0 || p->port > 65535)
         return sl_fail(eb, SL_EINVAL, "port %d is out of range (1-65535)", p->port);
     if (has_control(p->user))

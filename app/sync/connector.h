@@ -113,7 +113,8 @@ int connector_port(const conn_params *p, const struct connector *c);
 /* p's connect timeout in seconds, or 10 when it is 0 or negative. */
 int connector_timeout(const conn_params *p);
 
-/* Check p before connecting: a host without control characters, a port in
+/* Check p before connecting: one host name or IP address (no control
+ * characters, no Unix-socket path, no host list), a port in
  * range, user and database names without control characters, a password
  * without line breaks, a known ssl_mode. SL_EINVAL with a message. */
 sl_err connector_check_params(const conn_params *p, sl_errbuf *eb);

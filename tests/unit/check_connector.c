@@ -350,6 +350,19 @@ START_TEST(test_check_params)
     p = ok;
     p.host = "db\nexample";
     ck_assert_int_eq(connector_check_params(&p, &eb), SL_EINVAL);
+    const char *bad_hosts[] = {"/var/run/postgresql", "@abstract", "a,b", "db example",
+                               "..\\pipe", "h/x"};
+    for (size_t i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; i++) {
+        p = ok;
+        p.host = bad_hosts[i];
+        ck_assert_msg(connector_check_params(&p, &eb) == SL_EINVAL, "host %s", bad_hosts[i]);
+    }
+    const char *good_hosts[] = {"db.example", "10.0.0.1", "::1", "fe80::1%eth0", "localhost"};
+    for (size_t i = 0; i < sizeof good_hosts / sizeof good_hosts[0]; i++) {
+        p = ok;
+        p.host = good_hosts[i];
+        ck_assert_msg(connector_check_params(&p, &eb) == SL_OK, "host %s", good_hosts[i]);
+    }
     p = ok;
     p.port = 70000;
     ck_assert_int_eq(connector_check_params(&p, &eb), SL_EINVAL);
