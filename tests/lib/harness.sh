@@ -26,11 +26,10 @@ H_PASSED=0
 H_FAILED=0
 H_LAST_OK=1
 H_DONE=0
-H_TMP=${H_TMP:-}
-H_TMPDIRS=()
-H_PG_DATA=""
-H_WEB_PID=""
-H_NGINX_PID=""
+# State starts empty: never inherit another harness's stack from the environment.
+H_TMP="" H_VAR="" H_LOG="" H_TMPDIRS=()
+H_PG_DATA="" H_PG_PORT="" H_DATABASE_URL="" H_PG_ADMIN_URL=""
+H_WEB_PID="" H_WEB_SOCKET="" H_NGINX_PID="" H_HTTP_PORT="" H_URL=""
 H_PG_BIN=${SLUICE_PG_BINDIR:-}
 if [ -z "$H_PG_BIN" ]; then
     H_PG_BIN=$(pg_config --bindir 2> /dev/null || true)
@@ -58,8 +57,8 @@ h_alive() {
     [ "${state%% *}" != Z ]
 }
 
-# h_wait_for TIMEOUT_SECONDS COMMAND...: poll every 0.05 s until COMMAND
-# succeeds; returns 1 on timeout.
+# h_wait_for SECONDS COMMAND...: poll every 0.05 s until COMMAND succeeds;
+# returns 1 after SECONDS (a whole number; 0 means one try).
 h_wait_for() {
     local timeout=$1 deadline
     shift
