@@ -872,7 +872,8 @@ static sl_err finish_tx(db *d, arena *a, const char *id, const char *from, const
                     " jsonb_agg(jsonb_build_object('table', table_name, 'check', check_type,"
                     " 'message', message) ORDER BY id)),"
                     " jsonb_build_object('run_id', $2::text), $2"
-                    " FROM sluice_runs.quality_log WHERE run_id = $2 AND status = 'failed'",
+                    " FROM sluice_runs.quality_log"
+                    " WHERE run_id = $2::bigint AND status = 'failed'",
                     3, (const char *[]){pid, id, text});
 #undef EVENT_SQL
     return e;
