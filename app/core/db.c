@@ -39,6 +39,7 @@ struct db {
     int in_tx;             /* last known state: inside a transaction block */
     int tx_lost;           /* the connection broke inside a transaction */
     int copy_in;           /* between db_copy_in_begin and db_copy_in_end */
+    int adopted;           /* db_adopt: never reconnect */
     unsigned long reconnects;
     long long changes;     /* rows affected by the last command */
     char sqlstate[6];
@@ -149,6 +150,14 @@ static sl_err connect_now(db *d, sl_errbuf *eb)
     const char *vals[] = {"sluice", d->connect_timeout > 0 ? timeout : NULL, "1",
                           KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT,
                           d->conninfo, "UTF8", NULL};
+    if (d->adopted) {
+        d->copy_in = 0;
+        if (d->in_tx) {
+            d->in_tx = 0;
+            d->tx_lost = 1;
+        }
+        return sl_fail(eb, SL_EDBDOWN, "database connection lost");
+    }
     if (d->conn) {
         PQfinish(d->conn);
         d->conn = NULL;
@@ -179,6 +188,15 @@ db *db_open_lazy(const char *conninfo, int connect_timeout)
     db *d = xcalloc(1, sizeof *d);
     d->conninfo = xstrdup(conninfo ? conninfo : "");
     d->connect_timeout = connect_timeout;
+    return d;
+}
+
+db *db_adopt(PGconn *conn)
+{
+    db *d = db_open_lazy("", 0);
+    d->conn = conn;
+    d->adopted = 1;
+    d->ever_connected = 1;
     return d;
 }
 

@@ -28,6 +28,10 @@ db *db_open(const char *conninfo, int connect_timeout, sl_errbuf *eb);
 /* A handle that is not yet connected: the first use connects. Never NULL. */
 db *db_open_lazy(const char *conninfo, int connect_timeout);
 void db_close(db *d);
+/* Wrap a connection opened elsewhere (a connector's); the handle owns it
+ * from now on (db_close finishes it). Such a handle never reconnects: once
+ * its connection breaks, every call fails with SL_EDBDOWN. Never NULL. */
+db *db_adopt(PGconn *conn);
 
 /* Make sure the connection is usable, reconnecting when it is not.
  * SL_OK or SL_EDBDOWN. Cheap when the connection is fine. */
