@@ -73,7 +73,7 @@ static int kind_has_type(const conn_kind *k, const char *type)
     return 0;
 }
 
-/* --- fields ------------------------------------------------------------------------ */
+/* --- fields -------------------------------------------------------------------------- */
 
 void conn_fields_from_form(request *r, conn_fields *f, int editing)
 {
@@ -346,7 +346,7 @@ const char **conn_split_list(arena *a, const char *s, int *n)
     return items;
 }
 
-/* --- JSON views ----------------------------------------------------------------------- */
+/* --- JSON views ---------------------------------------------------------------------- */
 
 static json_t *col_or_null(PGresult *res, int i, int col)
 {
@@ -428,7 +428,7 @@ json_t *conn_json_array_col(PGresult *res, int i, int col)
     return v;
 }
 
-/* --- test connection ---------------------------------------------------------------- */
+/* --- test connection ----------------------------------------------------------------- */
 
 const char *conn_scrub(arena *a, const char *msg, const char *secret)
 {
@@ -628,7 +628,7 @@ void conn_test_api(request *r, const conn_kind *k)
                              t.tested_at));
 }
 
-/* --- lists and cursors ------------------------------------------------------------ */
+/* --- lists and cursors --------------------------------------------------------------- */
 
 char *conn_cursor_make(arena *a, const char *lname, const char *id)
 {
@@ -767,7 +767,7 @@ void conn_list_api(request *r, const conn_kind *k, const char *cols,
     http_send_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
-/* --- request plumbing ----------------------------------------------------------------- */
+/* --- request plumbing ---------------------------------------------------------------- */
 
 const char *conn_id_param(request *r, const conn_kind *k)
 {

@@ -56,7 +56,7 @@ typedef struct {
     int was_default; /* the stored row is the default (edit form) */
 } dest_fields;
 
-/* --- fields ------------------------------------------------------------------------------ */
+/* --- fields -------------------------------------------------------------------------- */
 
 static void defaults(dest_fields *f)
 {
@@ -143,7 +143,7 @@ static void check(request *r, dest_fields *f, json_t *errors)
                          "kept apart)");
 }
 
-/* --- views ------------------------------------------------------------------------------------ */
+/* --- views --------------------------------------------------------------------------- */
 
 static json_t *api_row(request *r, PGresult *res, int i)
 {
@@ -188,7 +188,7 @@ static void form_page(request *r, int status, const char *id, dest_fields *f, js
     page_render(r, status, "destinations/form", ctx);
 }
 
-/* --- storing --------------------------------------------------------------------------------- */
+/* --- storing ------------------------------------------------------------------------- */
 
 /* Inside a transaction: take the destinations lock and count the rows.
  * -1 after answering a database error (rolled back). */
@@ -413,7 +413,7 @@ static int make_default(request *r, const char *id, const char **name, int *alre
     return 0;
 }
 
-/* --- pages ------------------------------------------------------------------------------------- */
+/* --- pages --------------------------------------------------------------------------- */
 
 void h_destinations_list(request *r)
 {
@@ -599,7 +599,7 @@ void h_destination_test(request *r)
     conn_test_page(r, &K);
 }
 
-/* --- JSON API ---------------------------------------------------------------------------------- */
+/* --- JSON API ------------------------------------------------------------------------ */
 
 void h_api_destinations_list(request *r)
 {

@@ -223,7 +223,7 @@ static void check(request *r, source_fields *f, json_t *errors)
         page_field_error(errors, "sync_method", "choose auto, incremental or full_refresh");
 }
 
-/* --- views ---------------------------------------------------------------------------- */
+/* --- views --------------------------------------------------------------------------- */
 
 static json_t *sync_options(const char *current)
 {
@@ -281,7 +281,7 @@ static void form_page(request *r, int status, const char *id, source_fields *f, 
     page_render(r, status, "sources/form", ctx);
 }
 
-/* --- storing ---------------------------------------------------------------------------- */
+/* --- storing ------------------------------------------------------------------------- */
 
 /* Validate f and store it: insert (old NULL) or update row 0 of old (locked
  * in the open transaction). Returns 0 stored and committed (*id_out set),
@@ -418,7 +418,7 @@ static int delete_source(request *r, const char *id, const char **name, const ch
     return 0;
 }
 
-/* --- discovery ------------------------------------------------------------------------- */
+/* --- discovery ----------------------------------------------------------------------- */
 
 typedef struct {
     PGresult *row;     /* the source (SOURCE_COLS) */
@@ -539,7 +539,7 @@ static json_t *table_json(request *r, const conn_table *t, const char *sync_meth
     return o;
 }
 
-/* --- pages -------------------------------------------------------------------------------- */
+/* --- pages --------------------------------------------------------------------------- */
 
 void h_sources_list(request *r)
 {
@@ -718,7 +718,7 @@ void h_source_discover(request *r)
     page_render(r, 200, "sources/discover", ctx);
 }
 
-/* --- JSON API -------------------------------------------------------------------------------- */
+/* --- JSON API ------------------------------------------------------------------------ */
 
 void h_api_sources_list(request *r)
 {

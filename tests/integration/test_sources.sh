@@ -151,7 +151,8 @@ assert_contains "mongodb refused with the connector's reason" "$H_BODY" \
 assert_contains "host kept as typed" "$H_BODY" 'value="bad host"'
 assert_contains "port kept as typed" "$H_BODY" 'value="70000"'
 assert_contains "filters kept as typed" "$H_BODY" '>[abc</textarea>'
-assert_contains "aria-invalid on the host" "$H_BODY" 'aria-invalid="true" aria-describedby="host-error"'
+assert_contains "aria-invalid on the host" "$H_BODY" \
+    'aria-invalid="true" aria-describedby="host-error"'
 assert_lacks "typed password not sent back" "$H_BODY" "$FORM_PW"
 assert_contains "asked to retype the password" "$H_BODY" "type it again"
 
@@ -225,7 +226,8 @@ assert_eq "edit form -> 200" 200 "$H_STATUS"
 assert_contains "password hint" "$H_BODY" \
     "unchanged — leave blank to keep the stored password"
 assert_contains "clear password box" "$H_BODY" 'name="clear_password"'
-assert_contains "password field empty" "$H_BODY" 'name="password" type="password" autocomplete="new-password" value=""'
+assert_contains "password field empty" "$H_BODY" \
+    'name="password" type="password" autocomplete="new-password" value=""'
 assert_contains "filters one per line" "$H_BODY" ">orders*
 !orders_archive</textarea>"
 
@@ -438,7 +440,8 @@ assert_eq "default page holds all 7" 7 "$(node -e 'process.stdout.write(String(J
 assert_eq "no next cursor" null "$(jv next_cursor)"
 page "$JE" /sources
 assert_contains "list shows the endpoint" "$H_BODY" "<code>127.0.0.1:$H_PG_PORT/$SRC_DB</code>"
-assert_contains "list shows status badges" "$H_BODY" '<span class="badge badge-ok">connected</span>'
+assert_contains "list shows status badges" "$H_BODY" \
+    '<span class="badge badge-ok">connected</span>'
 assert_contains "list shows last tested" "$H_BODY" '<time datetime="'
 
 # --- destinations ------------------------------------------------------------------------------
@@ -448,7 +451,8 @@ WH_DB=${WH_URL##*/}
 page "$JE" /destinations
 assert_contains "destinations empty state" "$H_BODY" "No destinations yet."
 page "$JE" /destinations/new
-assert_contains "raw schema default" "$H_BODY" 'name="raw_schema" type="text" autocomplete="off" maxlength="63" value="staging"'
+assert_contains "raw schema default" "$H_BODY" \
+    'name="raw_schema" type="text" autocomplete="off" maxlength="63" value="staging"'
 assert_contains "target schema default" "$H_BODY" 'value="analytics"'
 post "$JE" /destinations name=Bad type=mariadb host=h database=d user=u raw_schema=bad-name \
     target_schema=
@@ -689,8 +693,9 @@ if SLUICE_VAR=$SV SLUICE_HTTP_PORT=$SPORT "$H_ROOT/scripts/stack.sh" start \
         printf '%s\n' "$SLUICE_DATABASE_URL")
     assert_contains "stack says it offered the warehouse" "$(cat "$H_TMP/stack.out")" \
         'default destination "Local warehouse"'
+    SPG=$(grep '^SLUICE_PG_PORT=' "$SV/stack.env" | cut -d= -f2)
     assert_eq "Local warehouse registered" \
-        "postgresql|127.0.0.1|$(grep '^SLUICE_PG_PORT=' "$SV/stack.env" | cut -d= -f2)|sluice_warehouse|sluice|true|sb1:" \
+        "postgresql|127.0.0.1|$SPG|sluice_warehouse|sluice|true|sb1:" \
         "$("$H_PG_BIN/psql" -X -tA -d "$STACK_DB" -c "SELECT type || '|' || host
             || '|' || port || '|' || database || '|' || username || '|' || is_default || '|'
             || left(password_enc, 4) FROM sluice.destinations")"
