@@ -13,7 +13,8 @@
 #
 # Environment: SLUICE_VAR, SLUICE_HTTP_PORT (default 8080), SLUICE_PG_PORT
 # (default: remembered in var/stack.env, else a free port), SLUICE_PG_BINDIR,
-# and every SLUICE_* setting the binaries read (passed through).
+# SLUICE_DEMO=0 (no demo shop; see ensure_demo), and every SLUICE_* setting
+# the binaries read (passed through).
 #
 # Layout of var/:
 #   pg/             the PostgreSQL data directory (owned by postgres when root)
@@ -531,6 +532,78 @@ ensure_local_destination() {
     fi
 }
 
+# ---------------------------------------------------------------------------
+# HOOK (demo): so a new user sees real runs at once, the first start loads a
+# demo shop (scripts/demo.sql: customers, orders, events, page_views,
+# countries) into the database sluice_demo of the embedded cluster, registers
+# the source "Demo shop" and the pipeline demo_shop into the default
+# destination with `sluice demo setup` (password on stdin, stored sealed), and
+# runs that first run in the foreground with `sluice tick` before the URL is
+# printed. Nothing happens when SLUICE_DEMO=0, when a source "Demo shop"
+# exists, or once stack.env records SLUICE_DEMO_DONE=1 (a demo the user
+# deleted stays deleted; remove that line to get it back), or while
+# `sluice demo` is missing. A failure warns and never fails the start. Runs
+# after ensure_local_destination and before the tick loop starts.
+# ---------------------------------------------------------------------------
+DEMO_DB=sluice_demo
+DEMO_TIMEOUT=300        # seconds the foreground demo run may take
+demo_psql() { # DATABASE SQL: one value
+    PGPASSWORD=$DEMO_PW "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U sluice -d "$1" \
+        -v ON_ERROR_STOP=1 -tAc "$2"
+}
+ensure_demo() {
+    local have out run row status rows err log=$LOGDIR/demo.log
+    [ "${SLUICE_DEMO:-1}" != 0 ] || return 0
+    [ "$(state_get SLUICE_DEMO_DONE 2>/dev/null || true)" != 1 ] || return 0
+    "$ROOT/bin/sluice" demo --help > /dev/null 2>&1 || return 0
+    read -r DEMO_PW < "$PGPASS_FILE"
+    if ! have=$(demo_psql sluice "SELECT count(*) FROM sluice.sources
+            WHERE lower(name) = 'demo shop'" 2>> "$log"); then
+        warn "could not look for the demo source (see $log)"
+        return 0
+    fi
+    if [ "$have" != 0 ]; then
+        state_set SLUICE_DEMO_DONE 1
+        return 0
+    fi
+    have=$(demo_psql postgres "SELECT 1 FROM pg_database WHERE datname = '$DEMO_DB'" \
+        2>> "$log") || have=""
+    if [ "$have" != 1 ]; then
+        PGPASSWORD=$DEMO_PW "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U sluice "$DEMO_DB" \
+            2>> "$log" || { warn "could not create $DEMO_DB (see $log)"; return 0; }
+    fi
+    if ! PGPASSWORD=$DEMO_PW "$PGBIN/psql" -X -q -1 -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+            -p "$PG_PORT" -U sluice -d "$DEMO_DB" -f "$ROOT/scripts/demo.sql" >> "$log" 2>&1; then
+        warn "could not load scripts/demo.sql into $DEMO_DB (see $log)"
+        return 0
+    fi
+    if ! out=$(printf '%s\n' "$DEMO_PW" | "$ROOT/bin/sluice" demo setup --host 127.0.0.1 \
+            --port "$PG_PORT" --user sluice --database "$DEMO_DB" 2>> "$log"); then
+        printf '%s\n' "$out" >> "$log"
+        warn "could not set up the demo pipeline (see $log)"
+        return 0
+    fi
+    printf '%s\n' "$out" >> "$log"
+    state_set SLUICE_DEMO_DONE 1
+    say "loaded the demo shop into $DEMO_DB; pipeline demo_shop syncs it every hour"
+    run=$(printf '%s\n' "$out" | sed -n 's/^run \([0-9][0-9]*\) queued$/\1/p')
+    [ -n "$run" ] || return 0
+    say "running the demo pipeline once (log: $LOGDIR/tick.log)"
+    timeout -k 10 "$DEMO_TIMEOUT" "$ROOT/bin/sluice" tick < /dev/null >> "$LOGDIR/tick.log" 2>&1 \
+        || warn "sluice tick exited with status $? (see $LOGDIR/tick.log)"
+    row=$(demo_psql sluice "SELECT status || '|' || rows_loaded || '|'
+            || coalesce(replace(error, E'\n', ' '), '') FROM sluice_runs.runs
+            WHERE id = $run" 2>> "$log") || row=""
+    IFS='|' read -r status rows err <<< "$row"
+    case "$status" in
+        success) say "demo pipeline synced: $rows rows (run $run)" ;;
+        queued) say "demo run $run is queued; the tick loop will run it" ;;
+        running) say "demo run $run is still running; see the console" ;;
+        "") warn "demo run $run: could not read its status (see $log)" ;;
+        *) warn "demo run $run $status: ${err:-see the console}" ;;
+    esac
+}
+
 # --- commands ------------------------------------------------------------------
 
 cmd_start() {
@@ -552,6 +625,7 @@ cmd_start() {
     ensure_secret_key
     migrate
     ensure_local_destination
+    ensure_demo
     web_start
     nginx_start
     tick_start

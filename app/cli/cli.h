@@ -15,5 +15,7 @@ int cmd_token(int argc, char **argv, const sl_config *cfg); /* token.c */
 int cmd_key(int argc, char **argv, const sl_config *cfg);   /* key.c */
 int cmd_destination(int argc, char **argv, const sl_config *cfg); /* destination.c */
 int cmd_source_probe(int argc, char **argv, const sl_config *cfg); /* probe.c */
+int cmd_sync(int argc, char **argv, const sl_config *cfg);  /* sync.c */
+int cmd_demo(int argc, char **argv, const sl_config *cfg);   /* demo.c */
 
 #endif

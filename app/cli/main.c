@@ -21,10 +21,12 @@ static const struct {
 } commands[] = {
     {"migrate", cmd_migrate, 1, "apply pending SQL migrations to the control database"},
     {"tick", cmd_tick, 1, "do the work that is due (cron runs this every minute)"},
+    {"sync", cmd_sync, 1, "run one pipeline now, in the foreground, with progress"},
     {"user", cmd_user, 1, "manage console users (add, list, set-password, set-role, ...)"},
     {"token", cmd_token, 1, "create, list and revoke API tokens"},
     {"key", cmd_key, 1, "create the secret key file that seals credentials"},
     {"destination", cmd_destination, 1, "register the local warehouse as a destination"},
+    {"demo", cmd_demo, 1, "set up the demo shop source and pipeline (make run does)"},
     {"config", cmd_config, 0, "print the effective configuration, secrets masked"},
     /* help NULL: not listed in `sluice --help` (documented in its own --help) */
     {"source-probe", cmd_source_probe, 0, NULL},
