@@ -323,7 +323,10 @@ sl_err pl_from_snapshot(arena *a, const json_t *snapshot, pipeline *p)
 
 json_t *pl_api_json(const pipeline *p, int with_tables)
 {
-    json_t *o = pl_snapshot(p);
+    pipeline bare = *p;
+    if (!with_tables)
+        bare.ntables = 0; /* list rows carry a count, not the tables */
+    json_t *o = pl_snapshot(&bare);
     json_object_del(o, "deleted");
     if (!with_tables) {
         json_object_del(o, "tables");

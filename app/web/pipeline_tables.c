@@ -140,10 +140,11 @@ void h_pipeline_tables_save(request *r)
         pf_edit_page(r, 422, &ed.cur, &v);
         return;
     }
-    json_decref(rows);
+    /* ed.next's tables point into rows: release them after the write. */
     pl_saved saved;
     e = pl_edit_commit(r, &ed, "pipeline.update", *message ? message : "tables changed",
                        &saved, errors, &eb);
+    json_decref(rows);
     json_decref(errors);
     if (e) {
         web_db_error(r, e, &eb);

@@ -240,20 +240,18 @@ void h_api_pipeline_create(request *r)
     pl_defaults(&p);
     pl_apply_json(r->a, body, &p, errors);
     const char *message = pa_message(r, body, errors);
-    if (json_object_size(errors) == 0) {
-        sl_err e = pl_validate(r, &p, NULL, 1, NULL, errors, &eb);
-        if (e) {
-            json_decref(errors);
-            web_db_error(r, e, &eb);
-            return;
-        }
+    sl_err e = pl_validate(r, &p, NULL, 1, NULL, errors, &eb);
+    if (e) {
+        json_decref(errors);
+        web_db_error(r, e, &eb);
+        return;
     }
     if (json_object_size(errors) > 0) {
         pa_validation_failed(r, "the pipeline could not be created", errors);
         return;
     }
     pl_saved saved;
-    sl_err e = pl_create(r, &p, message, &saved, errors, &eb);
+    e = pl_create(r, &p, message, &saved, errors, &eb);
     if (e == SL_ECONFLICT) {
         pa_validation_failed(r, "the pipeline could not be created", errors);
         return;
@@ -397,7 +395,7 @@ static void api_change(request *r, enum change ch)
         json_decref(errors);
         return;
     }
-    if (json_object_size(errors) == 0 && !optional) {
+    if (!optional) {
         e = pl_validate(r, &ed.next, &ed.cur, 1, NULL, errors, &eb);
         if (e) {
             pl_edit_abort(r);
