@@ -444,6 +444,28 @@ assert_contains "list shows status badges" "$H_BODY" \
     '<span class="badge badge-ok">connected</span>'
 assert_contains "list shows last tested" "$H_BODY" '<time datetime="'
 
+# Page list: 50 a page, keyset links both ways (rows made directly; removed after).
+h_psql "INSERT INTO sluice.sources (name, type, host, port, database, username)
+    SELECT 'Z bulk ' || lpad(g::text, 2, '0'), 'mysql', 'h', 3306, 'd', 'u'
+    FROM generate_series(1, 50) g" > /dev/null
+page "$JE" /sources
+assert_eq "first page holds 50" 50 "$(count "$H_BODY" '<td><a href="/sources/')"
+assert_lacks "no Previous on the first page" "$H_BODY" 'rel="prev"'
+NEXT=$(grep -o 'href="/sources?after=[^"]*"' <<< "$H_BODY" | sed 's/^href="//; s/"$//')
+assert_true "a Next link" test -n "$NEXT"
+page "$JE" "$NEXT"
+assert_eq "second page holds the other 7" 7 "$(count "$H_BODY" '<td><a href="/sources/')"
+assert_contains "second page ends with the last name" "$H_BODY" "Z bulk 50"
+assert_lacks "no Next on the last page" "$H_BODY" 'rel="next"'
+PREV=$(grep -o 'href="/sources?before=[^"]*"' <<< "$H_BODY" | sed 's/^href="//; s/"$//')
+page "$JE" "$PREV"
+assert_eq "Previous gives 50 again" 50 "$(count "$H_BODY" '<td><a href="/sources/')"
+assert_contains "starting from the first name" "$(grep -o '<td><a href="/sources/[^<]*' \
+    <<< "$H_BODY" | head -n 1)" ">Closed"
+page "$JE" "/sources?after=garbage"
+assert_eq "a malformed page link -> 400" 400 "$H_STATUS"
+h_psql "DELETE FROM sluice.sources WHERE name LIKE 'Z bulk %'" > /dev/null
+
 # --- destinations ------------------------------------------------------------------------------
 
 WH_URL=$(h_createdb wh)
