@@ -538,8 +538,8 @@ ensure_local_destination() {
 # countries) into the database sluice_demo of the embedded cluster, registers
 # the source "Demo shop" and the pipeline demo_shop into the default
 # destination with `sluice demo setup` (password on stdin, stored sealed), and
-# runs that first run in the foreground with `sluice tick` before the URL is
-# printed. Nothing happens when SLUICE_DEMO=0, when a source "Demo shop"
+# runs that first run in the foreground with `sluice tick --once` before the
+# URL is printed. Nothing happens when SLUICE_DEMO=0, when a source "Demo shop"
 # exists, or once stack.env records SLUICE_DEMO_DONE=1 (a demo the user
 # deleted stays deleted; remove that line to get it back), or while
 # `sluice demo` is missing. A failure warns and never fails the start. Runs
@@ -589,8 +589,8 @@ ensure_demo() {
     run=$(printf '%s\n' "$out" | sed -n 's/^run \([0-9][0-9]*\) queued$/\1/p')
     [ -n "$run" ] || return 0
     say "running the demo pipeline once (log: $LOGDIR/tick.log)"
-    timeout -k 10 "$DEMO_TIMEOUT" "$ROOT/bin/sluice" tick < /dev/null >> "$LOGDIR/tick.log" 2>&1 \
-        || warn "sluice tick exited with status $? (see $LOGDIR/tick.log)"
+    timeout -k 10 "$DEMO_TIMEOUT" "$ROOT/bin/sluice" tick --once < /dev/null \
+        >> "$LOGDIR/tick.log" 2>&1 || warn "sluice tick exited with status $? (see tick.log)"
     row=$(demo_psql sluice "SELECT status || '|' || rows_loaded || '|'
             || coalesce(replace(error, E'\n', ' '), '') FROM sluice_runs.runs
             WHERE id = $run" 2>> "$log") || row=""
