@@ -362,7 +362,9 @@ api PATCH "/api/v1/pipelines/$P" "$ED_TOKEN" -H 'If-Match: "2-000000000000000000
 assert_eq "PATCH with a stale ETag -> 412" 412 "$H_STATUS"
 assert_eq "412 names the current etag" "$E3" "$(jget current_etag)"
 assert_eq "nothing changed after 412/428" 3 "$(pver "$P")"
-api PATCH "/api/v1/pipelines/$P" "$ED_TOKEN" -H "If-Match: $E3" \
+api PATCH "/api/v1/pipelines/$P" "$ED_TOKEN" -H "If-Match: W/$E3" -d '{"max_retries": 5}'
+assert_eq "a weak ETag never matches -> 412" 412 "$H_STATUS"
+api PATCH "/api/v1/pipelines/$P" "$ED_TOKEN" -H "If-Match: \"0-nope\", $E3" \
     -d '{"max_retries": 5, "message": "more retries"}'
 assert_eq "PATCH with the current ETag -> 200" 200 "$H_STATUS"
 E4=$(h_header ETag)
@@ -630,6 +632,31 @@ api GET "/api/v1/pipelines?cursor=zzz" "$V_TOKEN"
 assert_eq "API list: bad cursor -> 422" 422 "$H_STATUS"
 api GET "/api/v1/pipelines?colour=red" "$V_TOKEN"
 assert_eq "API list: unknown parameter -> 422" 422 "$H_STATUS"
+
+# pages of the list: 50 a page, forward and back
+for i in $(seq -w 1 50); do
+    api POST /api/v1/pipelines "$ED_TOKEN" -d "{\"name\": \"zz-$i\", \"source_id\": \"$SRC\"}"
+done
+assert_eq "50 more made" 54 "$(h_psql "SELECT count(*) FROM sluice.pipelines
+                                       WHERE deleted_at IS NULL")"
+page "$JV" /pipelines
+assert_eq "page 1: 50 rows" 50 "$(grep -c '<td><a href="/pipelines/[^"/]*">' <<< "$H_BODY")"
+assert_lacks "page 1: no previous link" "$H_BODY" 'rel="prev"'
+NEXT=$(printf '%s' "$H_BODY" | grep -o 'href="/pipelines?after=[^"]*"' | sed 's/.*after=//; s/"$//')
+assert_true "page 1: a next link" test -n "$NEXT"
+page "$JV" "/pipelines?after=$NEXT"
+assert_eq "page 2: the last 4 rows" 4 "$(grep -c '<td><a href="/pipelines/[^"/]*">' <<< "$H_BODY")"
+assert_contains "page 2 ends with zz-50" "$H_BODY" '>zz-50</a>'
+assert_lacks "page 2: no next link" "$H_BODY" 'rel="next"'
+PREV=$(printf '%s' "$H_BODY" | grep -o 'href="/pipelines?before=[^"]*"' | sed 's/.*before=//; s/"$//')
+page "$JV" "/pipelines?before=$PREV"
+assert_eq "back to page 1: 50 rows" 50 "$(grep -c '<td><a href="/pipelines/[^"/]*">' <<< "$H_BODY")"
+assert_eq "back to page 1: starts with alpha" alpha \
+    "$(printf '%s' "$H_BODY" | grep -o '<td><a href="/pipelines/[^"]*">[^<]*' | head -n 1 \
+       | sed 's/.*">//')"
+assert_contains "back on page 1: next link again" "$H_BODY" 'rel="next"'
+page "$JV" "/pipelines?after=nope"
+assert_eq "malformed page link -> 400" 400 "$H_STATUS"
 
 # --- viewers read, never write --------------------------------------------------------------
 
