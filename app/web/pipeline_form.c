@@ -232,8 +232,9 @@ sl_err pf_form_ctx(request *r, json_t *ctx, const json_t *vals, const char *self
     static const char *const load_labels[] = {"Direct (typed tables only)",
                                               "Raw (JSON staging tables, then typed)", NULL};
     json_t *sources, *dests, *deps;
-    sl_err e = options(r, "SELECT id, name FROM sluice.sources ORDER BY lower(name), id LIMIT "
-                          "1000", NULL, pf_val(vals, "source_id"), "Choose a source", &sources, eb);
+    sl_err e = options(r, "SELECT id, name FROM sluice.sources ORDER BY lower(name), id"
+                          " LIMIT 1000",
+                       NULL, pf_val(vals, "source_id"), "Choose a source", &sources, eb);
     if (e)
         return e;
     json_object_set_new(ctx, "sources", sources);
@@ -252,8 +253,10 @@ sl_err pf_form_ctx(request *r, json_t *ctx, const json_t *vals, const char *self
     if (e)
         return e;
     json_object_set_new(ctx, "pipelines", deps);
-    json_object_set_new(ctx, "statuses", pf_choice(statuses, status_labels, pf_val(vals, "status")));
-    json_object_set_new(ctx, "load_modes", pf_choice(loads, load_labels, pf_val(vals, "load_mode")));
+    json_object_set_new(ctx, "statuses",
+                        pf_choice(statuses, status_labels, pf_val(vals, "status")));
+    json_object_set_new(ctx, "load_modes",
+                        pf_choice(loads, load_labels, pf_val(vals, "load_mode")));
     json_t *pl = json_array();
     for (size_t i = 0; i < NPRESETS; i++)
         json_array_append_new(pl, json_pack("{s:s, s:s, s:o, s:b}", "value", presets[i].value,

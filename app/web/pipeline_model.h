@@ -145,8 +145,9 @@ sl_err pl_discover(request *r, const char *source_id, pl_discovery *d, sl_errbuf
 const conn_table *pl_discovered(const pl_discovery *d, const char *schema, const char *table);
 
 /* Pipelines (not deleted) ordered by (lower(name), id), without their
- * tables (ntables is the count, tables is NULL: use pl_api_json(p, 0)): after pipeline id `after` (forward) or before
- * `before` (backward; returned in ascending order all the same), at most
+ * tables (ntables is the count, tables is NULL: use pl_api_json(p, 0)):
+ * after pipeline id `after` (forward) or before `before` (backward;
+ * returned in ascending order all the same), at most
  * limit + 1 of them so the caller can tell whether there are more. *n
  * gets the count. SL_EDB / SL_EDBDOWN. */
 sl_err pl_list(request *r, const char *after, const char *before, int limit, pipeline **out,
