@@ -695,7 +695,7 @@ for call in "POST /api/v1/pipelines" "PUT /api/v1/pipelines/$PA" \
     "PATCH /api/v1/pipelines/$PA" "DELETE /api/v1/pipelines/$PA" \
     "PUT /api/v1/pipelines/$PA/tables" "POST /api/v1/pipelines/$PA/pause" \
     "POST /api/v1/pipelines/$PA/resume" "POST /api/v1/pipelines/$PA/rollback"; do
-    api ${call% *} "${call#* }" "$V_TOKEN" -H "If-Match: $EA" -d '{"version": 1}'
+    api "${call% *}" "${call#* }" "$V_TOKEN" -H "If-Match: $EA" -d '{"version": 1}'
     assert_eq "viewer API $call -> 403" 403 "$H_STATUS"
 done
 for path in "/api/v1/pipelines/$PA" "/api/v1/pipelines/$PA/tables" \
