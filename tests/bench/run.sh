@@ -185,7 +185,8 @@ SELECT i,
        ((i * 104729) % 10000000) / 100.0,
        jsonb_build_object('sku', 'SKU-' || (1000 + i % 5000), 'channel',
                           (ARRAY['web', 'ios', 'android', 'pos'])[1 + i % 4],
-                          'gift', i % 11 = 0, 'tags', jsonb_build_array('t' || i % 13, 't' || i % 17)),
+                          'gift', i % 11 = 0,
+                          'tags', jsonb_build_array('t' || i % 13, 't' || i % 17)),
        timestamptz '2024-01-01 00:00+00' + i * interval '20 seconds',
        timestamptz '2024-01-01 00:00+00' + i * interval '20 seconds'
            + (i % 97) * interval '1 hour',
@@ -332,7 +333,10 @@ if [ "$HAVE_SYNC" = 1 ]; then
     INC_DEST=$(h_createdb incr)
     register bench_incr orders "$INC_DEST" incremental
     measure "$LOG" "$SLUICE_CMD" sync bench_incr
-    [ "$M_RC" -eq 0 ] || { say "bench: the initial incremental sync failed; see $LOG" >&2; exit 1; }
+    if [ "$M_RC" -ne 0 ]; then
+        say "bench: the initial incremental sync failed; see $LOG" >&2
+        exit 1
+    fi
     R[d_initial]=$M_SECONDS
     say "$M_SECONDS s, peak RSS $(mib "$M_RSS_KB") MiB"
     DELTA_DST=$(h_createdb delta)
@@ -409,8 +413,8 @@ rps() {
         : "$i"
     done
     t0=$(now)
-    codes=$(curl -s --no-progress-meter --parallel --parallel-max "$HTTP_CONCURRENCY" -K "$cfg" -w '%{http_code}\n' \
-        || true)
+    codes=$(curl -s --no-progress-meter --parallel --parallel-max "$HTTP_CONCURRENCY" \
+        -K "$cfg" -w '%{http_code}\n' || true)
     t1=$(now)
     bad=$(grep -vc '^200$' <<< "$codes" || true)
     awk -v n="$HTTP_REQUESTS" -v s="$(elapsed "$t0" "$t1")" -v b="$bad" \
@@ -444,11 +448,22 @@ R[workers]=$(h_workers | wc -l)
 
 fmt_s() { [ -n "${1:-}" ] && printf '%.2f s' "$1" || printf '%s' "${2:--}"; }
 fmt_mib() { [ -n "${1:-}" ] && printf '%s MiB' "$1" || printf '%s' "${2:--}"; }
-fmt_rps() { printf '%.0f' "$1"; }
+fmt_rps() { printf '%.0f req/s' "$1"; }
+# row CELL...: one Markdown table row
+row() {
+    local c out="|"
+    for c in "$@"; do out+=" $c |"; done
+    printf '%s\n' "$out"
+}
 NA="sluice sync not available"
 [ -z "$SYNC_FAILED" ] || NA="failed: ${SYNC_FAILED//|/\\|}"
 big_note="not run"
-[ -z "${R[big_s]:-}" ] || big_note="$(fmt_s "${R[big_s]}"); table ${R[big_size]}, built in $(fmt_s "${R[big_build_s]}")"
+if [ -n "${R[big_s]:-}" ]; then
+    big_note="$(fmt_s "${R[big_s]}"); table ${R[big_size]},"
+    big_note+=" built in $(fmt_s "${R[big_build_s]}")"
+fi
+d_initial_ratio=""
+[ -z "${R[d_initial]:-}" ] || d_initial_ratio=$(ratio "${R[d_initial]}" "${R[a_med]}")
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
@@ -460,58 +475,77 @@ if [ -n "${R[rss_1m]:-}" ] && [ -n "${R[rss_big]:-}" ]; then
     rss_flat=$(awk -v a="${R[rss_1m]}" -v b="${R[rss_big]}" \
         'BEGIN { printf "%+.1f MiB (%s)", b - a, (b <= a * 1.1 + 2) ? "flat" : "GROWS" }')
 fi
+rss_how="GNU time's maximum resident set size"
+[ "$HAVE_GNU_TIME" = 1 ] || rss_how="VmHWM of /proc/PID/status, polled every 20 ms"
+pg_note="one throwaway cluster: fsync, synchronous_commit and full_page_writes off;"
+pg_note+=" shared_buffers 256MB"
+# shellcheck disable=SC2016 # Markdown backquotes
+copy='psql `\copy` pipe'
 
 report() {
-    cat <<EOF
-# sluice benchmarks
-
-Produced by \`make bench\` (tests/bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC').
-Re-run it to refresh this file; the numbers are only comparable within one run.
-
-| machine | |
-|---|---|
-| CPU | ${cpu:-unknown}, $(nproc) threads |
-| memory | $mem |
-| kernel | $(uname -sr) |
-| PostgreSQL | $PG_VERSION (one throwaway cluster: fsync, synchronous_commit and full_page_writes off; shared_buffers 256MB) |
-| sluice | $rev |
-| table | public.orders, $ROWS rows, ${R[table_size]} with indexes (built in $(fmt_s "${R[build_s]}")) |
-| repetitions | $REPS per measurement; median (min) |
-
-## Sync
-
-| measurement | median | min | ratio | target | |
-|---|---|---|---|---|---|
-| (a) psql \`\\copy\` pipe, $ROWS rows | $(fmt_s "${R[a_med]}") | $(fmt_s "${R[a_min]}") | 1.00 | | baseline |
-| (b) \`sluice sync --full-refresh\`, $ROWS rows | $(fmt_s "${R[b_med]:-}" "$NA") | $(fmt_s "${R[b_min]:-}") | ${R[b_ratio]:--} (min/min ${R[b_ratio_min]:--}) | <= $FULL_TARGET | $(verdict "${R[b_ratio]:-}" "$FULL_TARGET") |
-| (c) pgloader, $ROWS rows | $(fmt_s "${R[c_med]:-}" "pgloader not installed") | $(fmt_s "${R[c_min]:-}") | ${R[c_ratio]:--} (sluice / pgloader) | | |
-| (d) \`sluice sync\`, $DELTA changed rows | $(fmt_s "${R[d_med]:-}" "$NA") | $(fmt_s "${R[d_min]:-}") | ${R[d_ratio]:--} | <= $INCR_TARGET | $(verdict "${R[d_ratio]:-}" "$INCR_TARGET") |
-| (d) psql \`\\copy\` pipe of those ${R[d_rows]:-$DELTA} rows | $(fmt_s "${R[dbase_med]:-}") | $(fmt_s "${R[dbase_min]:-}") | 1.00 | | baseline |
-| (d) first incremental sync (initial load), $ROWS rows | $(fmt_s "${R[d_initial]:-}" "$NA") | | $([ -z "${R[d_initial]:-}" ] || ratio "${R[d_initial]}" "${R[a_med]}") | | |
-
-## Memory
-
-| measurement | peak RSS | target | |
-|---|---|---|---|
-| (e) \`sluice sync\`, $ROWS rows (largest of the (b) runs) | $(fmt_mib "${R[rss_1m]:-}" "$NA") | <= $RSS_TARGET_MIB MiB | $(verdict "${R[rss_1m]:-}" "$RSS_TARGET_MIB") |
-| (e) \`sluice sync\`, $BIG_ROWS rows ($big_note) | $(fmt_mib "${R[rss_big]:-}") | <= $RSS_TARGET_MIB MiB, flat: $rss_flat | $(verdict "${R[rss_big]:-}" "$RSS_TARGET_MIB") |
-| (e) \`sluice sync\`, $DELTA changed rows | $(fmt_mib "${R[d_rss]:-}") | | |
-| reference: \`psql -c "\\copy (SELECT * ...) TO '/dev/null'"\`, $ROWS rows | $(fmt_mib "${R[copy_rss]}") | | |
-
-Peak RSS is $([ "$HAVE_GNU_TIME" = 1 ] && echo "GNU time's maximum resident set size" \
-    || echo "VmHWM of /proc/PID/status, polled every 20 ms") of the \`sluice\` process.
-
-## Web
-
-| measurement | median | min | ratio | |
-|---|---|---|---|---|
-| (f) GET /healthz through nginx and the pool (${R[health_bytes]} bytes, ${R[workers]} workers) | $(fmt_rps "${R[hz_med]}") req/s | $(fmt_rps "${R[hz_min]}") req/s | ${R[hz_ratio]} | |
-| (f) GET $STATIC_PATH from nginx (${R[static_bytes]} bytes) | $(fmt_rps "${R[st_med]}") req/s | $(fmt_rps "${R[st_min]}") req/s | 1.00 | baseline |
-
-$HTTP_REQUESTS requests per measurement, $HTTP_CONCURRENCY at a time over keep-alive
-connections (\`curl --parallel\`, on the same machine, so the client shares the CPUs).
-/healthz asks the control database on every request.
-EOF
+    echo "# sluice benchmarks"
+    echo
+    echo "Produced by \`make bench\` (tests/bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo "Re-run it to refresh this file; the numbers are only comparable within one run."
+    echo
+    row machine ""
+    row --- ---
+    row CPU "${cpu:-unknown}, $(nproc) threads"
+    row memory "$mem"
+    row kernel "$(uname -sr)"
+    row PostgreSQL "$PG_VERSION ($pg_note)"
+    row sluice "$rev"
+    row table "public.orders, $ROWS rows, ${R[table_size]} with indexes (built in $(fmt_s \
+        "${R[build_s]}"))"
+    row repetitions "$REPS per measurement; median and min"
+    echo
+    echo "## Sync"
+    echo
+    row measurement median min ratio target ""
+    row --- --- --- --- --- ---
+    row "(a) $copy, $ROWS rows" "$(fmt_s "${R[a_med]}")" "$(fmt_s "${R[a_min]}")" 1.00 "" \
+        baseline
+    row "(b) \`sluice sync --full-refresh\`, $ROWS rows" "$(fmt_s "${R[b_med]:-}" "$NA")" \
+        "$(fmt_s "${R[b_min]:-}")" "${R[b_ratio]:--} (min/min ${R[b_ratio_min]:--})" \
+        "<= $FULL_TARGET" "$(verdict "${R[b_ratio]:-}" "$FULL_TARGET")"
+    row "(c) pgloader, $ROWS rows" "$(fmt_s "${R[c_med]:-}" "pgloader not installed")" \
+        "$(fmt_s "${R[c_min]:-}")" "${R[c_ratio]:--} (sluice / pgloader)" "" ""
+    row "(d) \`sluice sync\`, $DELTA changed rows" "$(fmt_s "${R[d_med]:-}" "$NA")" \
+        "$(fmt_s "${R[d_min]:-}")" "${R[d_ratio]:--}" "<= $INCR_TARGET" \
+        "$(verdict "${R[d_ratio]:-}" "$INCR_TARGET")"
+    row "(d) $copy of those ${R[d_rows]:-$DELTA} rows" "$(fmt_s "${R[dbase_med]:-}")" \
+        "$(fmt_s "${R[dbase_min]:-}")" 1.00 "" baseline
+    row "(d) first incremental sync (initial load), $ROWS rows" \
+        "$(fmt_s "${R[d_initial]:-}" "$NA")" "" "${d_initial_ratio:--}" "" ""
+    echo
+    echo "## Memory"
+    echo
+    row measurement "peak RSS" target ""
+    row --- --- --- ---
+    row "(e) \`sluice sync\`, $ROWS rows (largest of the (b) runs)" \
+        "$(fmt_mib "${R[rss_1m]:-}" "$NA")" "<= $RSS_TARGET_MIB MiB" \
+        "$(verdict "${R[rss_1m]:-}" "$RSS_TARGET_MIB")"
+    row "(e) \`sluice sync\`, $BIG_ROWS rows ($big_note)" "$(fmt_mib "${R[rss_big]:-}")" \
+        "<= $RSS_TARGET_MIB MiB, flat: $rss_flat" "$(verdict "${R[rss_big]:-}" "$RSS_TARGET_MIB")"
+    row "(e) \`sluice sync\`, $DELTA changed rows" "$(fmt_mib "${R[d_rss]:-}")" "" ""
+    row "reference: \`psql -c \"\\copy (SELECT * ...) TO '/dev/null'\"\`, $ROWS rows" \
+        "$(fmt_mib "${R[copy_rss]}")" "" ""
+    echo
+    echo "Peak RSS is $rss_how of the \`sluice\` process."
+    echo
+    echo "## Web"
+    echo
+    row measurement median min ratio ""
+    row --- --- --- --- ---
+    row "(f) GET /healthz through nginx and the pool" \
+        "$(fmt_rps "${R[hz_med]}")" "$(fmt_rps "${R[hz_min]}")" "${R[hz_ratio]}" \
+        "${R[health_bytes]} bytes, ${R[workers]} workers"
+    row "(f) GET $STATIC_PATH from nginx" "$(fmt_rps "${R[st_med]}")" \
+        "$(fmt_rps "${R[st_min]}")" 1.00 "baseline, ${R[static_bytes]} bytes"
+    echo
+    echo "$HTTP_REQUESTS requests per measurement, $HTTP_CONCURRENCY at a time over keep-alive"
+    echo "connections (\`curl --parallel\`, on the same machine, so the client shares the"
+    echo "CPUs). /healthz asks the control database on every request."
 }
 
 step "results"
