@@ -117,31 +117,37 @@ static int same_origin(request *r, const char *origin)
     return n && strncasecmp(base, origin, n) == 0 && (base[n] == '\0' || base[n] == '/');
 }
 
-static int csrf_ok(request *r, const char **why)
+/* 0 when the request may go on, else the status to refuse it with (403,
+ * or the form's own 400/413/415 when its body cannot be read). */
+static int csrf_check(request *r, const char **why)
 {
     const char *origin = http_header(r, "Origin");
     if (origin && *origin && strcmp(origin, "null") != 0 && !same_origin(r, origin)) {
         *why = "cross-origin request refused";
-        return 0;
+        return 403;
     }
     const char *site = http_header(r, "Sec-Fetch-Site");
     if (site && strcmp(site, "cross-site") == 0) {
         *why = "cross-site request refused";
-        return 0;
+        return 403;
     }
     const char *sent = http_header(r, "X-CSRF-Token");
     if (!sent && strncasecmp(r->content_type, "application/x-www-form-urlencoded", 33) == 0) {
         sl_errbuf eb = {0};
-        if (form_parse(r, &eb) == SL_OK)
-            sent = form_get(r, "_csrf");
+        sl_err e = form_parse(r, &eb);
+        if (e != SL_OK) {
+            *why = arena_strdup(r->a, eb.msg);
+            return e == SL_ETOOBIG ? 413 : e == SL_EUNSUPPORTED ? 415 : 400;
+        }
+        sent = form_get(r, "_csrf");
     }
     const char *want = r->csrf_token ? r->csrf_token : cookie_get(r, CSRF_COOKIE);
     if (!sent || !want || !*want || !cr_equal(sent, want)) {
         *why = "the form's security token is missing or out of date; reload the page and "
                "try again";
-        return 0;
+        return 403;
     }
-    return 1;
+    return 0;
 }
 
 static void refuse_anonymous(request *r)
@@ -208,9 +214,10 @@ int auth_guard(request *r)
     int safe = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0 ||
                strcmp(r->method, "OPTIONS") == 0;
     const char *why = NULL;
-    if (!safe && !r->via_token && !csrf_ok(r, &why)) {
-        log_warn("csrf: %s", why);
-        http_error(r, 403, why);
+    int refuse = safe || r->via_token ? 0 : csrf_check(r, &why);
+    if (refuse) {
+        log_warn("refused %s %s: %s", r->method, r->path, why);
+        http_error(r, refuse, why);
         return 0;
     }
     return 1;

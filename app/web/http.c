@@ -133,8 +133,18 @@ sl_err http_read_body(request *r, size_t max, sl_errbuf *eb)
     if (r->body_read)
         return SL_OK;
     if (r->content_length < 0) {
-        r->body = arena_strdup(r->a, "");
-        r->body_len = 0;
+        /* No Content-Length: a chunked body that nginx streams through.
+         * Read to the end, refusing it once it passes max. */
+        sbuf b;
+        sb_init(&b, r->a, max);
+        char tmp[16384];
+        int n;
+        while ((n = FCGX_GetStr(tmp, (int)sizeof tmp, FCGI(r)->in)) > 0)
+            if (sb_append(&b, tmp, (size_t)n) != SL_OK)
+                return sl_fail(eb, SL_ETOOBIG, "request body exceeds the limit of %zu bytes",
+                               max);
+        r->body = b.ptr ? b.ptr : arena_strdup(r->a, "");
+        r->body_len = b.len;
         r->body_read = 1;
         return SL_OK;
     }

@@ -35,6 +35,20 @@ assert_status "$H_URL/api/v1/anything" 413 -X POST -H 'Expect:' \
 # A body at the limit is not refused for its size (POST /healthz is a 405).
 head -c $((1024 * 1024)) /dev/zero > "$H_TMP/1m"
 assert_status "$H_URL/healthz" 405 -X POST -H 'Expect:' --data-binary "@$H_TMP/1m"
+# A chunked body (no Content-Length; nginx streams it through) is read to
+# its end and refused once it passes the limit: 413, not silently dropped.
+assert_status "$H_URL/login" 413 -X POST -H 'Expect:' -H 'Transfer-Encoding: chunked' \
+    -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "@$H_TMP/2m"
+# A small chunked form is read: with its CSRF token and a wrong password the
+# answer is the sign-in page's 401, which needs the whole body.
+jar="$H_TMP/jar"
+page=$(curl -s -c "$jar" -b "$jar" "$H_URL/login")
+csrf=$(sed -n 's/.*name="_csrf" value="\([^"]*\)".*/\1/p' <<< "$page" | head -1)
+code=$(curl -s -o /dev/null -w '%{http_code}' -c "$jar" -b "$jar" -X POST \
+    -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary "_csrf=$csrf&email=nobody%40example.com&password=wrong-password" \
+    "$H_URL/login")
+assert_eq "chunked form body is read (wrong password -> 401)" 401 "$code"
 # After all that, the workers are fine.
 assert_status "$H_URL/healthz" 200
 assert_eq "no worker died" 0 \
