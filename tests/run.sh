@@ -203,6 +203,16 @@ stage_e2e() {
         fi
     fi
     export SLUICE_E2E_DATABASE_URL=$H_DATABASE_URL
+    # The demo pipeline and a tick loop (for sync.test.mjs), once `sluice demo` exists.
+    if "$ROOT/bin/sluice" demo --help > /dev/null 2>&1; then
+        local tick_pid
+        if tick_pid=$(tests/e2e/demo.sh 2>> "$H_LOG/demo.log"); then
+            h_defer h_stop_pid "$tick_pid"
+        else
+            say "e2e: could not set up the demo pipeline ($H_LOG/demo.log):"
+            tail -n 5 "$H_LOG/demo.log" | sed 's/^/#   /'
+        fi
+    fi
     say "--- e2e: node tests/e2e/run.mjs ($SLUICE_E2E_URL)"
     log=$LOGS/e2e.log
     run_logged "$log" node tests/e2e/run.mjs && rc=0 || rc=$?
