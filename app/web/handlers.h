@@ -9,6 +9,9 @@
 void h_healthz(request *r);
 void h_metrics(request *r);
 
+/* openapi.c */
+void h_api_openapi(request *r);
+
 /* login.c */
 void h_login_form(request *r);
 void h_login(request *r);
@@ -120,5 +123,22 @@ void h_pipeline_rollback(request *r);
 void h_api_pipeline_versions(request *r);
 void h_api_pipeline_version_get(request *r);
 void h_api_pipeline_rollback(request *r);
+
+/* runs.c */
+void h_runs_list(request *r);
+void h_run_show(request *r);
+void h_run_cancel_form(request *r);
+void h_run_cancel(request *r);
+void h_run_retry(request *r);
+void h_pipeline_run_form(request *r);
+void h_pipeline_run_queue(request *r);
+
+/* runs_api.c */
+void h_api_pipeline_run_queue(request *r);
+void h_api_runs_list(request *r);
+void h_api_run_get(request *r);
+void h_api_run_logs(request *r);
+void h_api_run_cancel(request *r);
+void h_api_run_retry(request *r);
 
 #endif

@@ -18,6 +18,7 @@
 #include "page.h"
 #include "params.h"
 #include "pipeline_form.h"
+#include "runs.h"
 #include "uuid.h"
 #include "worker.h"
 
@@ -73,6 +74,7 @@ void h_pipelines_list(request *r)
         if ((!before && more) || before)
             json_object_set_new(ctx, "older", json_string(list[n - 1].id));
     }
+    runs_put_last(r, items); /* runs.h: last run and freshness per row */
     json_object_set_new(ctx, "items", items);
     json_object_set_new(ctx, "has_items", json_boolean(n > 0));
     json_object_set_new(ctx, "paged", json_boolean(after || before));
@@ -170,6 +172,7 @@ void h_pipeline_show(request *r)
     json_t *ctx = page_ctx(r, p.name, "pipelines");
     json_object_set_new(ctx, "p", pf_pipeline_view(r, &p));
     pf_put_fires(r, ctx, p.schedule, p.timezone);
+    runs_put_pipeline(r, ctx, p.id); /* runs.h: the Runs card (runs/pipeline_actions) */
     page_render(r, 200, "pipelines/show", ctx);
 }
 

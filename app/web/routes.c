@@ -7,6 +7,7 @@
 
 static const struct route table[] = {
     {"GET", "/healthz", h_healthz, ROLE_PUBLIC, ROUTE_API, 0},
+    {"GET", "/api/v1/openapi.json", h_api_openapi, ROLE_PUBLIC, ROUTE_API, 0},
     {"GET", "/metrics", h_metrics, ROLE_PUBLIC, ROUTE_PAGE, 0},
     {"GET", "/login", h_login_form, ROLE_PUBLIC, ROUTE_PAGE, 0},
     {"POST", "/login", h_login, ROLE_PUBLIC, ROUTE_PAGE, 0},
@@ -118,6 +119,21 @@ static const struct route table[] = {
     {"POST", "/api/v1/pipelines/{id}/pause", h_api_pipeline_pause, ROLE_EDITOR, ROUTE_API,
      16 * 1024},
     {"POST", "/api/v1/pipelines/{id}/resume", h_api_pipeline_resume, ROLE_EDITOR, ROUTE_API,
+     16 * 1024},
+    {"GET", "/pipelines/{id}/runs/new", h_pipeline_run_form, ROLE_EDITOR, ROUTE_PAGE, 0},
+    {"POST", "/pipelines/{id}/runs", h_pipeline_run_queue, ROLE_EDITOR, ROUTE_PAGE, 64 * 1024},
+    {"GET", "/runs", h_runs_list, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"GET", "/runs/{id}", h_run_show, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"GET", "/runs/{id}/cancel", h_run_cancel_form, ROLE_EDITOR, ROUTE_PAGE, 0},
+    {"POST", "/runs/{id}/cancel", h_run_cancel, ROLE_EDITOR, ROUTE_PAGE, 16 * 1024},
+    {"POST", "/runs/{id}/retry", h_run_retry, ROLE_EDITOR, ROUTE_PAGE, 16 * 1024},
+    {"POST", "/api/v1/pipelines/{id}/runs", h_api_pipeline_run_queue, ROLE_EDITOR, ROUTE_API,
+     256 * 1024},
+    {"GET", "/api/v1/runs", h_api_runs_list, ROLE_VIEWER, ROUTE_API, 0},
+    {"GET", "/api/v1/runs/{id}", h_api_run_get, ROLE_VIEWER, ROUTE_API, 0},
+    {"GET", "/api/v1/runs/{id}/logs", h_api_run_logs, ROLE_VIEWER, ROUTE_API, 0},
+    {"POST", "/api/v1/runs/{id}/cancel", h_api_run_cancel, ROLE_EDITOR, ROUTE_API, 16 * 1024},
+    {"POST", "/api/v1/runs/{id}/retry-dead-letters", h_api_run_retry, ROLE_EDITOR, ROUTE_API,
      16 * 1024},
 };
 
