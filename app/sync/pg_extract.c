@@ -17,7 +17,8 @@
 
 #include "sbuf.h"
 
-/* Tables with fewer estimated rows than this are counted exactly. */
+/* Extractions the planner expects to be smaller than this are counted
+ * exactly (in the snapshot) for the progress estimate. */
 #define EXACT_COUNT_BELOW 200000
 
 static const char SESSION_SQL[] =
@@ -221,15 +222,17 @@ static long long explain_rows(db *src, arena *a, const char *select)
 
 long long pgx_estimate(db *src, arena *a, const tsync *t, const char *where)
 {
-    const char *select = arena_printf(a, "SELECT 1 FROM %s%s", t->q_source, where);
-    if (t->est_rows < 0 || t->est_rows >= EXACT_COUNT_BELOW)
-        return *where || t->est_rows < 0 ? explain_rows(src, a, select) : t->est_rows;
+    long long est = t->est_rows;
+    if (*where || est < 0)
+        est = explain_rows(src, a, arena_printf(a, "SELECT 1 FROM %s%s", t->q_source, where));
+    if (est >= EXACT_COUNT_BELOW)
+        return est;
     char *count = NULL;
     sl_errbuf ignore;
     if (db_query_value(src, a, &ignore, &count,
                        arena_printf(a, "SELECT count(*) FROM %s%s", t->q_source, where), 0,
                        NULL) != SL_OK || !count)
-        return -1;
+        return est;
     return strtoll(count, NULL, 10);
 }
 

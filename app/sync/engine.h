@@ -1,0 +1,47 @@
+/* engine.h - what the sync engine's files (sync.c, tablesync.c,
+ * dlretry.c) share about the run in progress. Internal to app/sync. */
+#ifndef SL_ENGINE_H
+#define SL_ENGINE_H
+
+#include "db.h"
+#include "sync/pg_dest.h"
+#include "sync/pg_load.h"
+#include "sync/plconf.h"
+#include "sync/run.h"
+#include "sync/sync.h"
+#include "sync/tsync.h"
+
+#define ENGINE_CHUNK_ROWS 50000
+#define ENGINE_CHUNK_BYTES ((size_t)16 << 20)
+
+typedef struct {
+    run_ctx *rc;
+    const sync_opts *opts;
+    pl_config cfg;
+    db *src, *dst;
+    int chunk_rows;
+    size_t chunk_bytes;
+    double threshold_pct;     /* row count check */
+    long long rows_done;      /* rows moved by the tables finished so far */
+    int cancelled;            /* a cancel stopped a table */
+} engine;
+
+/* One table: everything from the snapshot to the stats. SL_ECONFLICT
+ * ("cancelled") when a cancel stopped it; else its error, already in its
+ * stats row and the run's log. */
+sl_err tablesync_run(engine *en, const pl_table *pt, sl_errbuf *eb);
+
+/* Describe t's source table in a fresh snapshot (pgx_snapshot,
+ * pgx_describe, pgx_pick_watermark) and name its destination objects. */
+sl_err tablesync_prepare(engine *en, arena *a, tsync *t, sl_errbuf *eb);
+
+/* Re-apply the unresolved dead letters of t (prepared) through the same
+ * merge; those that load are marked resolved, the others get the new
+ * error and retried_at. st's counters are updated. */
+sl_err dlretry_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbuf *eb);
+
+/* Mirror t's checkpoint into the control database's
+ * sluice_state.watermarks (informational; failures are logged only). */
+void engine_mirror(engine *en, const tsync *t, const char *wm, long long rows);
+
+#endif
