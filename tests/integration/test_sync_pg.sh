@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# test_sync_pg.sh - the PostgreSQL -> PostgreSQL sync engine, end to end,
+# through `sluice sync` and `sluice tick --once` (for runs queued with
+# options such as chunk_rows) against a throwaway cluster: control,
+# source and destination are three databases of it.
+#
+# Equality is checked as a multiset (EXCEPT ALL both ways, over each row's
+# text, so numeric scale and json bytes count) plus row counts; the
+# databases' default settings are deliberately odd (time zones, date
+# styles, float digits, bytea output) so that only the engine's own session
+# settings can make the copies exact.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+# shellcheck source=../lib/harness.sh
+. "$(dirname "$0")/../lib/harness.sh"
+
+h_tmpdir > /dev/null
+h_pg_start
+h_migrate > "$H_LOG/migrate.log" 2>&1 || { cat "$H_LOG/migrate.log" >&2; exit 1; }
+
+SLUICE=${SLUICE_BIN:-$H_ROOT/bin/sluice}
+OUT=$H_TMP/out
+ERR=$H_TMP/err
+RC=0
+SRC_URL=$(h_createdb src)
+DST_URL=$(h_createdb dst)
+SRC_DB=${SRC_URL##*/}
+DST_DB=${DST_URL##*/}
+
+src() { h_psql "$1" "$SRC_URL"; }
+dst() { h_psql "$1" "$DST_URL"; }
+ctl() { h_psql "$1"; }
+
+# sl ARGS...: bin/sluice on the control database; RC, $OUT, $ERR.
+sl() {
+    RC=0
+    SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT \
+        SLUICE_TICK_SECONDS=1 "$SLUICE" "$@" > "$OUT" 2> "$ERR" < /dev/null || RC=$?
+}
+
+# Odd defaults on both sides: only the engine's SETs may make copies exact.
+h_psql "ALTER DATABASE \"$SRC_DB\" SET TimeZone TO 'America/St_Johns';
+        ALTER DATABASE \"$SRC_DB\" SET DateStyle TO 'SQL, DMY';
+        ALTER DATABASE \"$SRC_DB\" SET IntervalStyle TO 'sql_standard';
+        ALTER DATABASE \"$SRC_DB\" SET extra_float_digits TO -3;
+        ALTER DATABASE \"$SRC_DB\" SET bytea_output TO 'escape';
+        ALTER DATABASE \"$DST_DB\" SET TimeZone TO 'Asia/Kathmandu';
+        ALTER DATABASE \"$DST_DB\" SET DateStyle TO 'German';
+        ALTER DATABASE \"$DST_DB\" SET IntervalStyle TO 'iso_8601';
+        ALTER DATABASE \"$DST_DB\" SET extra_float_digits TO 0;" "$H_PG_ADMIN_URL" > /dev/null
+
+sl key create
+assert_eq "secret key created" 0 "$RC"
+
+# The destination goes in through `sluice destination add-local`, so its
+# password is sealed and the engine has to open it (trust auth ignores it).
+RC=0
+SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT "$SLUICE" \
+    destination add-local --host 127.0.0.1 --port "$H_PG_PORT" --database "$DST_DB" \
+    --user sluice <<< 'not-really-needed' > "$OUT" 2> "$ERR" || RC=$?
+assert_eq "destination add-local" 0 "$RC"
+DEST_ID=$(ctl "SELECT id FROM sluice.destinations")
+assert_contains "destination password is sealed" "$(ctl "SELECT password_enc FROM sluice.destinations")" "sb1:"
+SOURCE_ID=$(ctl "INSERT INTO sluice.sources (name, type, host, port, database, username, ssl_mode)
+    VALUES ('Shop DB', 'postgresql', '127.0.0.1', $H_PG_PORT, '$SRC_DB', 'sluice', 'disable')
+    RETURNING id")
+
+# pipe NAME: a pipeline; prints its id.
+pipe() {
+    ctl "INSERT INTO sluice.pipelines (name, source_id, destination_id)
+         VALUES ('$1', '$SOURCE_ID', '$DEST_ID') RETURNING id"
+}
+# add_table PIPELINE_ID TABLE [SYNC_MODE] [WATERMARK] [LOOKBACK] [LOAD_MODE] [SCHEMA]
+add_table() {
+    local wm=${4:-} lm=${6:-}
+    ctl "INSERT INTO sluice.pipeline_tables (pipeline_id, source_schema, source_table,
+            sync_mode, watermark_column, lookback_seconds, load_mode)
+         VALUES ('$1', '${7:-public}', \$t\$$2\$t\$, '${3:-incremental}',
+            ${wm:+'$wm'}${wm:-NULL}, ${5:-0}, ${lm:+'$lm'}${lm:-NULL})" > /dev/null
+}
+# queue PIPELINE_ID OPTIONS_JSON: queue a run and run it with tick --once.
+queue() {
+    ctl "INSERT INTO sluice_runs.runs (pipeline_id, trigger, options)
+         VALUES ('$1', 'manual', '$2')" > /dev/null
+    sl tick --once
+}
+last_run() { ctl "SELECT status FROM sluice_runs.runs ORDER BY id DESC LIMIT 1"; }
+last_run_id() { ctl "SELECT id FROM sluice_runs.runs ORDER BY id DESC LIMIT 1"; }
+
+# dblink in the destination, to compare with the source from there.
+dst "CREATE SCHEMA testx; CREATE EXTENSION dblink SCHEMA testx;" > /dev/null
+SETTINGS="SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';
+          SET extra_float_digits = 3; SET bytea_output = 'hex';"
+
+# compare TABLE COLS [TARGET] [WHERE]: "rows_src rows_dst missing extra" with
+# missing = source rows not at the destination (EXCEPT ALL), extra the
+# other way; rows compared as their text.
+compare() {
+    local t=$1 cols=$2 target=${3:-$1} where=${4:-}
+    local remote="SELECT x::text FROM (SELECT $cols FROM public.\"$t\" $where) x"
+    dst "$SETTINGS
+        SELECT testx.dblink_connect('s', 'host=127.0.0.1 port=$H_PG_PORT dbname=$SRC_DB user=sluice');
+        SELECT testx.dblink_exec('s', \$q\$$SETTINGS\$q\$);
+        CREATE TEMP TABLE s AS SELECT * FROM testx.dblink('s', \$q\$$remote\$q\$) AS r(x text);
+        CREATE TEMP TABLE d AS SELECT x::text FROM (SELECT $cols FROM analytics.\"$target\" $where) x;
+        SELECT testx.dblink_disconnect('s');
+        SELECT (SELECT count(*) FROM s) || ' ' || (SELECT count(*) FROM d) || ' '
+            || (SELECT count(*) FROM (SELECT x FROM s EXCEPT ALL SELECT x FROM d) m) || ' '
+            || (SELECT count(*) FROM (SELECT x FROM d EXCEPT ALL SELECT x FROM s) e);" | tail -1
+}
+# same NAME TABLE COLS [TARGET]: assert the destination equals the source.
+same() {
+    local n
+    n=$(src "SELECT count(*) FROM public.\"$2\"")
+    assert_eq "$1" "$n $n 0 0" "$(compare "$2" "$3" "${4:-$2}")"
+}
+
+# ==== every type, byte for byte =====================================================
+
+src_sql() { "$H_PG_BIN/psql" -X -q -tA -v ON_ERROR_STOP=1 -d "$SRC_URL" > /dev/null; }
+src_sql <<'SQL'
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
+CREATE TABLE types (
+    id integer PRIMARY KEY, i2 smallint, i4 integer, i8 bigint, n numeric(12,4), nfree numeric,
+    r real, d double precision, t text, vc varchar(10), ch char(3), b bytea, bo boolean,
+    dt date, tm time, tmtz time with time zone, ts timestamp, tstz timestamptz, iv interval,
+    u uuid, js json, jb jsonb, ai integer[], at text[], m mood, ma mood[], dom posint,
+    updated_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO types VALUES
+ (1, -32768, -2147483648, -9223372036854775808, -12345678.1234, 'NaN', 'NaN', 'Infinity',
+  '', '', 'a', '\x', false, '4713-01-01 BC', '00:00', '00:00+14', '-infinity', '-infinity',
+  '-178000000 years', '00000000-0000-0000-0000-000000000000', '{}', '{}', '{}', '{}', 'sad',
+  '{}', 1, '2024-01-01 00:00:00+00'),
+ (2, 32767, 2147483647, 9223372036854775807, 99999999.9999, '-1.000000000000000000000001',
+  '-Infinity', '-1.7976931348623157e308', E'tab\there\nnewline\\ back\\slash \\N',
+  'ten chars!', 'xy', '\x00ff10', true, 'infinity', '24:00:00', '23:59:59.999999-12',
+  'infinity', 'infinity', '1 year 2 mons 3 days 04:05:06.789',
+  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+  '{"b": 1,   "a" : [1, 2.50, "x"] , "a": null}', '{"b": 1, "a": [1, 2.50]}',
+  '{1,NULL,-3}', '{"with \"quote\"","comma,here",NULL,"NULL","","{}"}', 'happy',
+  '{sad,NULL,happy}', 2147483647, '2024-01-01 00:00:00+00'),
+ (3, 0, 0, 0, 0.0001, 123456789012345678901234567890.123456789, 1.17549435e-38,
+  2.2250738585072014e-308, 'héllo wörld — 日本語 ✓ 😀🎉 👩‍👩‍👧', 'émoji😀', '€ ',
+  '\xdeadbeef', NULL, '2000-02-29', '12:34:56.789012', '12:00:00+05:30',
+  '1999-12-31 23:59:59.999999', '2024-02-29 12:34:56.123456+00', '-1 days +02:00:00.000001',
+  NULL, '[1, "two", {"three": 3.0}]', '["héllo", "😀", {"k": "v\u0041"}]',
+  '{{1,2},{3,4}}', '{"a b","c\\d"}', 'ok', '{happy}', 42, '2024-01-01 00:00:00+00'),
+ (4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '2024-01-02 00:00:00+00'),
+ (5, 1, 2, 3, -0.5, 1e-20, 3.14159274, 0.1, E'line1\r\nline2\x01\x7f', 'a''b', 'q"',
+  '\x5c', true, '0001-01-01', '23:59:59.999999', '00:00:01-03:30',
+  '294276-12-31 23:59:59.999999', '1970-01-01 00:00:00.000001+00', '-00:00:00.000001',
+  'ffffffff-ffff-ffff-ffff-ffffffffffff', '"just a string"', 'null', '{2147483647}',
+  '{"\\N"}', 'sad', '{ok,ok}', 7, '2024-01-03 00:00:00+00');
+SQL
+TYPE_COLS='id, i2, i4, i8, n, nfree, r, d, t, vc, ch, b, bo, dt, tm, tmtz, ts, tstz, iv, u,
+    js, jb, ai, at, m, ma, dom, updated_at'
+P_TYPES=$(pipe types)
+add_table "$P_TYPES" types
+
+sl sync types
+assert_eq "types: first sync exits 0" 0 "$RC"
+assert_eq "types: run succeeded" success "$(last_run)"
+same "types: every value round-trips (first load, shadow path)" types "$TYPE_COLS"
+assert_eq "types: destination column types" \
+    "integer,smallint,integer,bigint,numeric(12,4),numeric,real,double precision,text,character varying(10),character(3),bytea,boolean,date,time without time zone,time with time zone,timestamp without time zone,timestamp with time zone,interval,uuid,json,jsonb,integer[],text[],text,text[],integer,timestamp with time zone,bigint,timestamp with time zone" \
+    "$(dst "SELECT string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attnum)
+            FROM pg_attribute WHERE attrelid = 'analytics.types'::regclass AND attnum > 0")"
+assert_eq "types: primary key as the source's" "PRIMARY KEY (id)" \
+    "$(dst "SELECT pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = 'analytics.types'::regclass AND contype = 'p'")"
+assert_eq "types: json keeps its bytes" \
+    '{"b": 1,   "a" : [1, 2.50, "x"] , "a": null}' "$(dst "SELECT js FROM analytics.types WHERE id = 2")"
+assert_eq "types: numeric NaN and scale" "NaN|99999999.9999|0.0001" \
+    "$(dst "SELECT (SELECT nfree FROM analytics.types WHERE id = 1) || '|'
+            || (SELECT n FROM analytics.types WHERE id = 2) || '|'
+            || (SELECT n FROM analytics.types WHERE id = 3)")"
+assert_eq "types: microseconds in UTC" "2024-02-29 12:34:56.123456+00" \
+    "$(dst "$SETTINGS SELECT tstz FROM analytics.types WHERE id = 3")"
+assert_eq "types: unicode and emoji intact" "héllo wörld — 日本語 ✓ 😀🎉 👩‍👩‍👧|émoji😀" \
+    "$(dst "SELECT t || '|' || vc FROM analytics.types WHERE id = 3")"
+
+# the merge path, for every type: touch every row, sync incrementally
+src "UPDATE types SET updated_at = '2024-05-01 00:00:00+00'::timestamptz
+                                  + id * interval '1 microsecond'" > /dev/null
+sl sync types
+assert_eq "types: incremental sync succeeded" "0 success" "$RC $(last_run)"
+same "types: every value round-trips (merge path)" types "$TYPE_COLS"
+assert_eq "types: all rows came through the merge" 5 \
+    "$(dst "SELECT count(*) FROM analytics.types WHERE _sluice_run_id = $(last_run_id)")"
+sl sync types --full-refresh
+assert_eq "types: full refresh succeeded" "0 success" "$RC $(last_run)"
+same "types: every value round-trips (full refresh)" types "$TYPE_COLS"
+assert_eq "types: checkpoint is the max watermark, as the source prints it" \
+    "updated_at|2024-05-01 00:00:00.000005+00" \
+    "$(dst "SELECT watermark_column || '|' || watermark FROM staging._sluice_state
+            WHERE source_table = 'types'")"
+assert_eq "types: checkpoint mirrored in the control database" "2024-05-01 00:00:00.000005+00" \
+    "$(ctl "SELECT watermark FROM sluice_state.watermarks WHERE source_table = 'types'")"
+
+# the comparison can fail: one json value with other whitespace is a difference
+dst "UPDATE analytics.types SET js = '{\"b\":1}' WHERE id = 5" > /dev/null
+assert_eq "types: a changed json byte is seen by the comparison" "5 5 1 1" \
+    "$(compare types "$TYPE_COLS")"
+sl sync types --full-refresh
+same "types: a full refresh repairs it" types "$TYPE_COLS"
+
+# ==== chunk boundaries, updates, lookback, NULL watermarks ============================
+
+src "CREATE TABLE bound (id integer PRIMARY KEY, v text, updated_at timestamp);
+     INSERT INTO bound SELECT g, 'v' || g, '2024-01-01'::timestamp + (g / 10) * interval '1 hour'
+     FROM generate_series(1, 95) g;" > /dev/null
+P_BOUND=$(pipe bound)
+add_table "$P_BOUND" bound
+sl sync bound
+assert_eq "bound: first sync" "0 success" "$RC $(last_run)"
+# 20 new rows that share watermark values with each other and with the
+# checkpoint (the last hour holds 5 synced rows and gets 5 more), an update
+# to an old row, in chunks of 7 rows: every boundary splits a value
+src "INSERT INTO bound SELECT g, 'new' || g, '2024-01-01'::timestamp + (g / 10) * interval '1 hour'
+     FROM generate_series(96, 115) g;
+     UPDATE bound SET v = 'updated', updated_at = '2024-01-01 11:00' WHERE id = 3;" > /dev/null
+queue "$P_BOUND" '{"chunk_rows": 7}'
+assert_eq "bound: chunked run" "0 success" "$RC $(last_run)"
+same "bound: rows sharing watermarks across chunk boundaries: none lost, none twice" bound \
+    "id, v, updated_at"
+assert_eq "bound: 26 rows read (5 re-read at the boundary) in 4 chunks" "26|26" \
+    "$(ctl "SELECT rows_extracted || '|' || rows_loaded FROM sluice_runs.run_table_stats
+            WHERE run_id = $(last_run_id)")"
+assert_eq "bound: the update to an old row arrived" updated \
+    "$(dst "SELECT v FROM analytics.bound WHERE id = 3")"
+assert_eq "bound: checkpoint after the run" "2024-01-01 11:00:00" \
+    "$(dst "SELECT watermark FROM staging._sluice_state WHERE source_table = 'bound'")"
+assert_eq "bound: watermark before/after in the stats" "2024-01-01 09:00:00|2024-01-01 11:00:00" \
+    "$(ctl "SELECT watermark_before || '|' || watermark_after FROM sluice_runs.run_table_stats
+            WHERE run_id = $(last_run_id)")"
+
+# lookback: a row committed late with an older watermark arrives when the
+# lookback covers it, and (proving the window is what does it) one older
+# than the window does not
+src "CREATE TABLE late (id integer PRIMARY KEY, updated_at timestamptz);
+     INSERT INTO late VALUES (1, '2024-03-01 12:00+00'), (2, '2024-03-01 13:00+00');" > /dev/null
+P_LATE=$(pipe late)
+add_table "$P_LATE" late incremental "" 3600
+sl sync late
+src "INSERT INTO late VALUES (3, '2024-03-01 12:30+00'), (4, '2024-03-01 11:30+00');" > /dev/null
+sl sync late
+assert_eq "late: sync with a lookback" "0 success" "$RC $(last_run)"
+assert_eq "late: the late row inside the lookback arrived, the older one did not" "1,2,3" \
+    "$(dst "SELECT string_agg(id::text, ',' ORDER BY id) FROM analytics.late")"
+assert_eq "late: the checkpoint did not move back" "2024-03-01 13:00:00+00" \
+    "$(dst "SELECT watermark FROM staging._sluice_state WHERE source_table = 'late'")"
+
+# NULL watermarks: such rows are read on every run (merged by key), so none
+# is ever lost, even when it changes without getting a watermark
+src "CREATE TABLE nullwm (id integer PRIMARY KEY, v text, updated_at timestamptz);
+     INSERT INTO nullwm VALUES (1, 'a', NULL), (2, 'b', '2024-01-01+00'), (3, 'c', NULL);" \
+    > /dev/null
+P_NULL=$(pipe nullwm)
+add_table "$P_NULL" nullwm
+sl sync nullwm
+same "nullwm: first sync" nullwm "id, v, updated_at"
+src "INSERT INTO nullwm VALUES (4, 'd', NULL); UPDATE nullwm SET v = 'c2' WHERE id = 3;
+     INSERT INTO nullwm VALUES (5, 'e', '2024-01-02+00');" > /dev/null
+sl sync nullwm
+same "nullwm: new and changed NULL-watermark rows arrive" nullwm "id, v, updated_at"
+assert_eq "nullwm: NULL rows are read again each run" 4 \
+    "$(ctl "SELECT rows_extracted FROM sluice_runs.run_table_stats WHERE run_id = $(last_run_id)")"
+
+# ==== a 10 MB value, in a chunk of its own ==============================================
+
+src "CREATE TABLE big_value (id integer PRIMARY KEY, body text, updated_at timestamptz);
+     INSERT INTO big_value VALUES (1, 'small', '2024-01-01+00');" > /dev/null
+P_BIG=$(pipe big_value)
+add_table "$P_BIG" big_value
+sl sync big_value
+src "INSERT INTO big_value SELECT 2, string_agg(md5(g::text) || E'\t\\\\😀', '')
+         || repeat('x', 10 * 1024 * 1024 - sum(length(md5(g::text) || E'\t\\\\😀'))::int),
+         '2024-01-02+00' FROM generate_series(1, 100000) g;
+     INSERT INTO big_value VALUES (3, 'after', '2024-01-03+00');" > /dev/null
+queue "$P_BIG" '{"chunk_bytes": 1048576}'
+assert_eq "10 MB: the run with 1 MiB chunks succeeded" "0 success" "$RC $(last_run)"
+assert_eq "10 MB: the value is 10 MiB long" 10485760 \
+    "$(dst "SELECT length(body) FROM analytics.big_value WHERE id = 2")"
+same "10 MB: the big value round-trips" big_value "id, md5(body), updated_at"
+
+h_done
