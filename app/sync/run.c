@@ -272,7 +272,9 @@ static void rc_claimed(run_ctx *rc, PGresult *res)
     heartbeat_start(rc);
 }
 
-/* The number of tables a run will sync: its options' "tables", else the
+/* started_at is the claim statement's time, not its transaction's: a claim
+ * that waited for another run of the pipeline to finish starts after it.
+ * The number of tables a run will sync: its options' "tables", else the
  * pipeline's enabled tables. Over a row r of sluice_runs.runs. */
 #define TABLES_TOTAL_SQL                                                                    \
     "CASE WHEN jsonb_typeof(r.options->'tables') = 'array'"                                \
@@ -282,7 +284,7 @@ static void rc_claimed(run_ctx *rc, PGresult *res)
     " WHERE t.pipeline_id = r.pipeline_id AND t.enabled) END"
 
 #define CLAIM_SQL                                                                           \
-    "UPDATE sluice_runs.runs r SET status = 'running', started_at = now(),"                 \
+    "UPDATE sluice_runs.runs r SET status = 'running', started_at = statement_timestamp()," \
     " heartbeat_at = now(), progress_at = now(), claimed_by = $2,"                          \
     " tables_total = " TABLES_TOTAL_SQL                                                     \
     " FROM sluice.pipelines p WHERE r.id = $1 AND r.status = 'queued'"                      \
