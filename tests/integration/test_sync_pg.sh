@@ -72,11 +72,13 @@ pipe() {
 }
 # add_table PIPELINE_ID TABLE [SYNC_MODE] [WATERMARK] [LOOKBACK] [LOAD_MODE] [SCHEMA]
 add_table() {
-    local wm=${4:-} lm=${6:-}
+    local wm=NULL lm=NULL
+    [ -z "${4:-}" ] || wm="'$4'"
+    [ -z "${6:-}" ] || lm="'$6'"
     ctl "INSERT INTO sluice.pipeline_tables (pipeline_id, source_schema, source_table,
             sync_mode, watermark_column, lookback_seconds, load_mode)
-         VALUES ('$1', '${7:-public}', \$t\$$2\$t\$, '${3:-incremental}',
-            ${wm:+'$wm'}${wm:-NULL}, ${5:-0}, ${lm:+'$lm'}${lm:-NULL})" > /dev/null
+         VALUES ('$1', '${7:-public}', \$t\$$2\$t\$, '${3:-incremental}', $wm, ${5:-0}, $lm)" \
+        > /dev/null
 }
 # queue PIPELINE_ID OPTIONS_JSON: queue a run and run it with tick --once.
 queue() {
@@ -225,7 +227,8 @@ queue "$P_BOUND" '{"chunk_rows": 7}'
 assert_eq "bound: chunked run" "0 success" "$RC $(last_run)"
 same "bound: rows sharing watermarks across chunk boundaries: none lost, none twice" bound \
     "id, v, updated_at"
-assert_eq "bound: 26 rows read (5 re-read at the boundary) in 4 chunks" "26|26" \
+# read: the 6 synced rows of the checkpoint's hour again, 20 new, the update
+assert_eq "bound: 27 rows read, the checkpoint's 6 again among them" "27|27" \
     "$(ctl "SELECT rows_extracted || '|' || rows_loaded FROM sluice_runs.run_table_stats
             WHERE run_id = $(last_run_id)")"
 assert_eq "bound: the update to an old row arrived" updated \
@@ -265,7 +268,8 @@ src "INSERT INTO nullwm VALUES (4, 'd', NULL); UPDATE nullwm SET v = 'c2' WHERE 
      INSERT INTO nullwm VALUES (5, 'e', '2024-01-02+00');" > /dev/null
 sl sync nullwm
 same "nullwm: new and changed NULL-watermark rows arrive" nullwm "id, v, updated_at"
-assert_eq "nullwm: NULL rows are read again each run" 4 \
+# read: the 3 NULL rows, the checkpoint's row again, the new one
+assert_eq "nullwm: NULL rows are read again each run" 5 \
     "$(ctl "SELECT rows_extracted FROM sluice_runs.run_table_stats WHERE run_id = $(last_run_id)")"
 
 # ==== a 10 MB value, in a chunk of its own ==============================================
@@ -284,5 +288,149 @@ assert_eq "10 MB: the run with 1 MiB chunks succeeded" "0 success" "$RC $(last_r
 assert_eq "10 MB: the value is 10 MiB long" 10485760 \
     "$(dst "SELECT length(body) FROM analytics.big_value WHERE id = 2")"
 same "10 MB: the big value round-trips" big_value "id, md5(body), updated_at"
+
+# ==== schema drift ========================================================================
+
+src "CREATE TABLE drift (id integer PRIMARY KEY, a text, gone text, num integer,
+         updated_at timestamptz);
+     INSERT INTO drift VALUES (1, 'x', 'g1', 10, '2024-01-01+00');" > /dev/null
+P_DRIFT=$(pipe drift)
+add_table "$P_DRIFT" drift
+sl sync drift
+src "ALTER TABLE drift ADD COLUMN added numeric(5,1) DEFAULT 1.5;
+     ALTER TABLE drift DROP COLUMN gone;
+     ALTER TABLE drift ALTER COLUMN num TYPE text;
+     INSERT INTO drift (id, a, num, added, updated_at) VALUES (2, 'y', '20', 2.5, '2024-01-02+00'),
+         (3, 'z', 'not a number', 3.5, '2024-01-03+00');" > /dev/null
+sl sync drift
+assert_eq "drift: the run succeeds (the row that cannot load is a dead letter)" \
+    "0 success" "$RC $(last_run)"
+assert_eq "drift: the new column was added with the source's type" "numeric(5,1)" \
+    "$(dst "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+            WHERE attrelid = 'analytics.drift'::regclass AND attname = 'added'")"
+# (row 1 was read again at the boundary, with the new column's default)
+assert_eq "drift: rows carry the new column; the dropped one is kept, NULL for new rows" \
+    "1|x|g1|10|1.5|2|y|20|2.5" \
+    "$(dst "SELECT string_agg(concat_ws('|', id, a, gone, num, added), '|' ORDER BY id)
+            FROM analytics.drift")"
+EV=$(ctl "SELECT data FROM sluice_events.events WHERE type = 'schema.drifted'")
+assert_contains "drift: event names the added column" "$EV" '"added": [{"type": "numeric(5,1)", "column": "added"}]'
+assert_contains "drift: event names the dropped column" "$EV" '"dropped": ["gone"]'
+assert_contains "drift: event names the retyped column" "$EV" '"retyped": [{"to": "text", "from": "integer", "column": "num"}]'
+assert_eq "drift: warnings in the run's log" 3 \
+    "$(ctl "SELECT count(*) FROM sluice_runs.run_logs WHERE run_id = $(last_run_id)
+            AND level = 'warn' AND message LIKE 'schema drift:%'")"
+assert_contains "drift: the retyped value that does not fit is a dead letter" \
+    "$(dst "SELECT row_data->>'num' || ' / ' || error_text FROM staging._dead_letters
+            WHERE table_name = 'drift'")" "not a number / invalid input syntax for type integer"
+sl sync drift
+assert_eq "drift: reported once, not on every run" 1 \
+    "$(ctl "SELECT count(*) FROM sluice_events.events WHERE type = 'schema.drifted'")"
+
+# ==== dead letters =======================================================================
+
+src "CREATE TABLE dl (id integer PRIMARY KEY, amount integer, note text, updated_at timestamptz);
+     INSERT INTO dl SELECT g, g, 'n' || g, '2024-01-01+00' FROM generate_series(1, 10) g;" \
+    > /dev/null
+P_DL=$(pipe dl)
+add_table "$P_DL" dl
+sl sync dl
+# the destination now refuses some rows: a CHECK, and a NOT NULL the source lacks
+dst "ALTER TABLE analytics.dl ADD CONSTRAINT small CHECK (amount < 1000);
+     ALTER TABLE analytics.dl ALTER COLUMN note SET NOT NULL;" > /dev/null
+src "INSERT INTO dl SELECT g, CASE WHEN g IN (37, 38, 150) THEN 5000 ELSE g END,
+         CASE WHEN g = 99 THEN NULL ELSE 'n' || g END, '2024-01-02+00'
+     FROM generate_series(11, 200) g;" > /dev/null
+queue "$P_DL" '{"chunk_rows": 50}'
+assert_eq "dead letters: the run still succeeds" "0 success" "$RC $(last_run)"
+assert_eq "dead letters: exactly the 4 bad rows are set aside" "37,38,99,150" \
+    "$(dst "SELECT string_agg(row_data->>'id', ',' ORDER BY (row_data->>'id')::int)
+            FROM staging._dead_letters WHERE table_name = 'dl'")"
+assert_eq "dead letters: every other row loaded" 196 "$(dst "SELECT count(*) FROM analytics.dl")"
+assert_eq "dead letters: the rest is exact" "200 196 4 0" \
+    "$(compare dl "id, amount, note, updated_at")"
+assert_contains "dead letters: the CHECK error is kept" \
+    "$(dst "SELECT error_text FROM staging._dead_letters WHERE row_data->>'id' = '37'")" \
+    'violates check constraint "small"'
+assert_contains "dead letters: the NOT NULL error is kept" \
+    "$(dst "SELECT error_text FROM staging._dead_letters WHERE row_data->>'id' = '99'")" \
+    'null value in column "note"'
+assert_eq "dead letters: the row is kept as JSON of the source's text" \
+    '{"id": "99", "note": null, "amount": "99", "updated_at": "2024-01-02 00:00:00+00"}' \
+    "$(dst "SELECT row_data FROM staging._dead_letters WHERE row_data->>'id' = '99'")"
+assert_eq "dead letters: counted in the table stats and the run" "4|4" \
+    "$(ctl "SELECT s.rows_failed || '|' || r.dead_letters FROM sluice_runs.run_table_stats s
+            JOIN sluice_runs.runs r ON r.id = s.run_id WHERE s.run_id = $(last_run_id)")"
+assert_eq "dead letters: the event is there" 1 \
+    "$(ctl "SELECT count(*) FROM sluice_events.events WHERE type = 'dead_letters.created'
+            AND data::text LIKE '%$(last_run_id)%'")"
+assert_eq "dead letters: the checkpoint moved past them" "2024-01-02 00:00:00+00" \
+    "$(dst "SELECT watermark FROM staging._sluice_state WHERE source_table = 'dl'")"
+
+# the same constraints on a full refresh: the streamed load fails, the
+# careful one isolates the same rows and swaps in the rest
+sl sync dl --full-refresh
+assert_eq "dead letters: full refresh succeeds" "0 success" "$RC $(last_run)"
+assert_eq "dead letters: full refresh keeps the constraints and loads the rest" "196|4" \
+    "$(dst "SELECT count(*) FROM analytics.dl")|$(ctl "SELECT rows_failed
+            FROM sluice_runs.run_table_stats WHERE run_id = $(last_run_id)")"
+assert_contains "dead letters: full refresh said why it went careful" \
+    "$(ctl "SELECT string_agg(message, ' ') FROM sluice_runs.run_logs WHERE run_id = $(last_run_id)")" \
+    "loading again chunk by chunk"
+
+# retry: with the cause fixed, a queued retry loads them and resolves them
+dst "ALTER TABLE analytics.dl DROP CONSTRAINT small;
+     ALTER TABLE analytics.dl ALTER COLUMN note DROP NOT NULL;" > /dev/null
+queue "$P_DL" '{"retry_dead_letters": true}'
+assert_eq "retry: the run succeeds" "0 success" "$RC $(last_run)"
+assert_eq "retry: every dead letter is resolved" 0 \
+    "$(dst "SELECT count(*) FROM staging._dead_letters WHERE table_name = 'dl'
+            AND resolved_at IS NULL")"
+same "retry: the destination equals the source" dl "id, amount, note, updated_at"
+
+# ==== tables without a primary key =======================================================
+
+src "CREATE TABLE nopk (a integer, b text, updated_at timestamptz);
+     INSERT INTO nopk SELECT g % 13, 'b' || g, '2024-01-01+00'::timestamptz + (g / 5) * interval '1 minute'
+     FROM generate_series(1, 60) g;
+     CREATE TABLE nopk_full (a integer, b text);
+     INSERT INTO nopk_full VALUES (1, 'x'), (1, 'x'), (2, 'y');" > /dev/null
+P_NOPK=$(pipe nopk)
+add_table "$P_NOPK" nopk incremental updated_at
+add_table "$P_NOPK" nopk_full
+sl sync nopk
+assert_eq "no key: sync" "0 success" "$RC $(last_run)"
+assert_eq "no key: append mode with a watermark, full refresh without" \
+    "nopk=append,nopk_full=full_refresh" \
+    "$(ctl "SELECT string_agg(source_table || '=' || mode, ',' ORDER BY source_table)
+            FROM sluice_runs.run_table_stats WHERE run_id = $(last_run_id)")"
+same "no key: full refresh keeps duplicate rows" nopk_full "a, b"
+src "INSERT INTO nopk SELECT g % 13, 'b' || g, '2024-01-01+00'::timestamptz + (g / 5) * interval '1 minute'
+     FROM generate_series(61, 100) g;" > /dev/null
+queue "$P_NOPK" '{"chunk_rows": 7, "tables": ["nopk"]}'
+assert_eq "no key: append in chunks of 7" "0 success" "$RC $(last_run)"
+same "no key: boundary rows are not duplicated" nopk "a, b, updated_at"
+assert_eq "no key: the row hash is unique" 1 \
+    "$(dst "SELECT count(*) FROM pg_indexes WHERE tablename = 'nopk'
+            AND indexdef LIKE 'CREATE UNIQUE INDEX%(_sluice_row_hash)'")"
+
+# ==== raw mode ============================================================================
+
+src "CREATE TABLE rawt (id integer PRIMARY KEY, n numeric(6,2), ok boolean, doc jsonb,
+         t text, updated_at timestamptz);
+     INSERT INTO rawt VALUES (1, 12.50, true, '{\"k\": [1, 2]}', 'tab	x', '2024-01-01+00'),
+         (2, NULL, false, NULL, 'b\\\\s', '2024-01-02+00');" > /dev/null
+P_RAW=$(pipe rawt)
+add_table "$P_RAW" rawt incremental "" 0 raw
+sl sync rawt
+assert_eq "raw: sync" "0 success" "$RC $(last_run)"
+assert_eq "raw: staging.<source>_<table>_raw holds the rows as typed JSON" \
+    '{"n": 12.50, "t": "tab\tx", "id": 1, "ok": true, "doc": {"k": [1, 2]}, "updated_at": "2024-01-01 00:00:00+00"}' \
+    "$(dst "SELECT _data FROM staging.shop_db_rawt_raw WHERE _data->>'id' = '1'")"
+assert_eq "raw: run id and both rows" "2|$(last_run_id)" \
+    "$(dst "SELECT count(*) || '|' || max(_sluice_run_id) FROM staging.shop_db_rawt_raw")"
+same "raw: and the typed table" rawt "id, n, ok, doc, t, updated_at"
+assert_eq "raw: counted as loaded raw" 2 \
+    "$(ctl "SELECT rows_loaded_raw FROM sluice_runs.run_table_stats WHERE run_id = $(last_run_id)")"
 
 h_done
