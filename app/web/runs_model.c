@@ -684,13 +684,18 @@ static json_t *dead_letter(request *r, const json_t *row)
     if (strlen(text) > 1000)
         text = arena_printf(r->a, "%.997s...", text);
     json_t *id = json_object_get(row, "id");
-    return json_pack("{s:o, s:s, s:s, s:s, s:o}", "id",
+    const char *schema = jsonx_str(row, "source_schema", "");
+    const char *table = jsonx_str(row, "table_name", jsonx_str(row, "table", ""));
+    const char *state = jsonx_str(row, "resolved_at", NULL)  ? "resolved"
+                        : jsonx_str(row, "retried_at", NULL) ? "retried"
+                                                             : "open";
+    return json_pack("{s:o, s:s, s:s, s:s, s:o, s:s}", "id",
                      json_is_string(id) ? json_incref(id)
                      : json_is_integer(id) ? json_string(jsonx_dump(r->a, id))
                                            : json_null(),
-                     "table", jsonx_str(row, "table_name", jsonx_str(row, "table", "")), "error",
-                     jsonx_str(row, "error_text", jsonx_str(row, "error", "")), "row", text,
-                     "failed_at", jstr(jsonx_str(row, "failed_at", NULL)));
+                     "table", *schema ? arena_printf(r->a, "%s.%s", schema, table) : table,
+                     "error", jsonx_str(row, "error_text", jsonx_str(row, "error", "")), "row",
+                     text, "failed_at", jstr(jsonx_str(row, "failed_at", NULL)), "state", state);
 }
 
 sl_err runs_dead_letters(request *r, const char *id, json_t **items, const char **problem,
@@ -736,7 +741,8 @@ sl_err runs_dead_letters(request *r, const char *id, json_t **items, const char 
     PQclear(PQexec(c, "SET statement_timeout = '5s'"));
     const char *sql = arena_printf(r->a,
                                    "SELECT to_jsonb(x)::text FROM %s._dead_letters x"
-                                   " WHERE x.run_id::text = $1 ORDER BY x.failed_at LIMIT %d",
+                                   " WHERE x.run_id::text = $1 ORDER BY x.failed_at, x.id"
+                                   " LIMIT %d",
                                    db_quote_ident(r->a, schema), RUNS_DEAD_MAX + 1);
     PGresult *dl = PQexecParams(c, sql, 1, NULL, (const char *[]){id}, NULL, NULL, 0);
     if (PQresultStatus(dl) != PGRES_TUPLES_OK) {
