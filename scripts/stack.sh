@@ -28,7 +28,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HEALTH_TIMEOUT=30       # seconds to wait for /healthz after start
 STOP_TIMEOUT=15         # seconds between SIGTERM and SIGKILL
-TICK_INTERVAL=30        # seconds between two ticks of the local tick loop
+TICK_INTERVAL=1         # seconds between ticks (each tick itself waits up to tick_seconds
+                        # for queued runs, so "Sync now" starts within a second)
 
 die() { echo "stack: error: $*" >&2; exit 1; }
 say() { echo "stack: $*"; }
