@@ -126,15 +126,22 @@ static void parse_num(request *r, const json_t *vals, const char *key, long long
 }
 
 /* Turn form values into p's fields (the model checks them later). */
+/* vals[key] copied into the arena, so p outlives vals; opt: "" -> NULL. */
+static const char *take(request *r, const json_t *vals, const char *key, int opt)
+{
+    const char *s = pf_val(vals, key);
+    return opt && !*s ? NULL : arena_strdup(r->a, s);
+}
+
 void pf_apply_vals(request *r, const json_t *vals, pipeline *p, json_t *errors)
 {
-    p->name = pf_val(vals, "name");
-    p->description = pf_val(vals, "description");
-    p->source_id = pf_val(vals, "source_id");
-    p->destination_id = *pf_val(vals, "destination_id") ? pf_val(vals, "destination_id") : NULL;
-    p->status = pf_val(vals, "status");
+    p->name = take(r, vals, "name", 0);
+    p->description = take(r, vals, "description", 0);
+    p->source_id = take(r, vals, "source_id", 0);
+    p->destination_id = take(r, vals, "destination_id", 1);
+    p->status = take(r, vals, "status", 0);
     const char *preset = pf_val(vals, "schedule_preset");
-    const char *typed = pf_val(vals, "schedule");
+    const char *typed = take(r, vals, "schedule", 1);
     int known = 0;
     for (size_t i = 0; i < NPRESETS; i++)
         if (strcmp(presets[i].value, preset) == 0) {
@@ -142,22 +149,22 @@ void pf_apply_vals(request *r, const json_t *vals, pipeline *p, json_t *errors)
             p->schedule = presets[i].expr;
         }
     if (!known || strcmp(preset, "custom") == 0) {
-        if (!*typed)
+        if (!typed)
             page_field_error(errors, "schedule",
                              "enter a cron expression, or choose a preset or Manual only");
-        p->schedule = *typed ? typed : NULL;
+        p->schedule = typed;
     }
-    p->timezone = pf_val(vals, "timezone");
+    p->timezone = take(r, vals, "timezone", 0);
     parse_num(r, vals, "max_retries", &p->max_retries, errors);
     parse_num(r, vals, "timeout_seconds", &p->timeout_seconds, errors);
-    p->depends_on = *pf_val(vals, "depends_on") ? pf_val(vals, "depends_on") : NULL;
-    p->load_mode = pf_val(vals, "load_mode");
-    p->target_schema = *pf_val(vals, "target_schema") ? pf_val(vals, "target_schema") : NULL;
+    p->depends_on = take(r, vals, "depends_on", 1);
+    p->load_mode = take(r, vals, "load_mode", 0);
+    p->target_schema = take(r, vals, "target_schema", 1);
 }
 
 const char *pf_note(request *r, const json_t *vals, json_t *errors)
 {
-    const char *m = pf_val(vals, "message");
+    const char *m = take(r, vals, "message", 0);
     long n = params_utf8_len(m);
     if (n > PL_MESSAGE_MAX)
         page_field_error(errors, "message", "must be at most 500 characters");
@@ -368,24 +375,24 @@ static void finish_rows(request *r, json_t *rows, const pl_discovery *disc)
 {
     static const char *const syncs[] = {"incremental", "full_refresh", NULL};
     static const char *const sync_labels[] = {"Incremental", "Full refresh", NULL};
+    /* When discovery found no watermark and none is named. */
+    static const char *const sync_labels_nowm[] = {"Incremental (name a watermark column)",
+                                                   "Full refresh", NULL};
     static const char *const loads[] = {"", "direct", "raw", NULL};
     static const char *const load_labels[] = {"Inherit", "Direct", "Raw", NULL};
     size_t i;
     json_t *o;
     json_array_foreach(rows, i, o) {
-        const char *schema = json_string_value(json_object_get(o, "schema"));
-        const char *table = json_string_value(json_object_get(o, "table"));
+        const char *schema = pf_val(o, "schema"), *table = pf_val(o, "table");
+        const conn_table *ct = disc && !disc->error ? pl_discovered(disc, schema, table) : NULL;
+        int nowm = ct && !ct->watermark && !*pf_val(o, "wm");
         json_object_set_new(o, "i", json_integer((json_int_t)i));
         json_object_set_new(o, "label", json_string(*schema ? arena_printf(r->a, "%s.%s",
                                                                            schema, table)
                                                             : table));
-        json_object_set_new(o, "syncs", pf_choice(syncs, sync_labels,
-                                               json_string_value(json_object_get(o,
-                                                                                 "sync_mode"))));
-        json_object_set_new(o, "loads", pf_choice(loads, load_labels,
-                                               json_string_value(json_object_get(o,
-                                                                                 "load_mode"))));
-        const conn_table *ct = disc && !disc->error ? pl_discovered(disc, schema, table) : NULL;
+        json_object_set_new(o, "syncs", pf_choice(syncs, nowm ? sync_labels_nowm : sync_labels,
+                                                  pf_val(o, "sync_mode")));
+        json_object_set_new(o, "loads", pf_choice(loads, load_labels, pf_val(o, "load_mode")));
         if (ct)
             json_object_set_new(o, "found_wm", json_string(ct->watermark ? ct->watermark
                                                                          : "none"));

@@ -39,8 +39,9 @@ const char *pf_val(const json_t *vals, const char *key);
 /* Form values of a stored pipeline / of the posted form. */
 json_t *pf_vals_from_pipeline(request *r, const pipeline *p);
 json_t *pf_vals_from_form(request *r);
-/* Set p's fields from form values; conversion errors (numbers, an empty
- * custom schedule) go to errors. The model checks the rest. */
+/* Set p's fields from form values (copied into the arena: p does not
+ * depend on vals); conversion errors (numbers, an empty custom schedule)
+ * go to errors. The model checks the rest. */
 void pf_apply_vals(request *r, const json_t *vals, pipeline *p, json_t *errors);
 /* The change note of vals (errors.message when it is too long). */
 const char *pf_note(request *r, const json_t *vals, json_t *errors);

@@ -56,12 +56,14 @@ static void tables_from_rows(request *r, json_t *rows, pipeline *p, int *map, js
         if (json_is_true(json_object_get(o, "remove")))
             continue;
         pl_table *t = &p->tables[p->ntables];
-        t->source_schema = pf_val(o, "schema");
-        t->source_table = pf_val(o, "table");
-        t->target_table = *pf_val(o, "target") ? pf_val(o, "target") : NULL;
-        t->sync_mode = pf_val(o, "sync_mode");
-        t->load_mode = *pf_val(o, "load_mode") ? pf_val(o, "load_mode") : NULL;
-        t->watermark_column = *pf_val(o, "wm") ? pf_val(o, "wm") : NULL;
+        /* Copies: the tables outlive rows. */
+        t->source_schema = arena_strdup(r->a, pf_val(o, "schema"));
+        t->source_table = arena_strdup(r->a, pf_val(o, "table"));
+        t->target_table = *pf_val(o, "target") ? arena_strdup(r->a, pf_val(o, "target")) : NULL;
+        t->sync_mode = arena_strdup(r->a, pf_val(o, "sync_mode"));
+        t->load_mode = *pf_val(o, "load_mode") ? arena_strdup(r->a, pf_val(o, "load_mode"))
+                                                : NULL;
+        t->watermark_column = *pf_val(o, "wm") ? arena_strdup(r->a, pf_val(o, "wm")) : NULL;
         t->enabled = json_is_true(json_object_get(o, "enabled"));
         if (!pl_parse_lookback(pf_val(o, "lookback"), &t->lookback_seconds))
             json_object_set_new(errors, arena_printf(r->a, "tables[%d].lookback_seconds",
@@ -140,7 +142,6 @@ void h_pipeline_tables_save(request *r)
         pf_edit_page(r, 422, &ed.cur, &v);
         return;
     }
-    /* ed.next's tables point into rows: release them after the write. */
     pl_saved saved;
     e = pl_edit_commit(r, &ed, "pipeline.update", *message ? message : "tables changed",
                        &saved, errors, &eb);
