@@ -391,6 +391,40 @@ sluice_cli sync orders_pl --full-refresh --backfill-from 1 > /dev/null 2>&1 && R
 assert_eq "conflicting options: exit 2" 2 "$RC"
 assert_contains "--help" "$(sluice_cli sync --help)" "--backfill-from VALUE"
 
+# --- a real sync: source and destination are this PostgreSQL -----------------------
+
+h_psql "CREATE SCHEMA shop;
+  CREATE TABLE shop.orders (id int PRIMARY KEY, amount numeric(12,2),
+                            updated_at timestamptz NOT NULL);
+  INSERT INTO shop.orders SELECT g, g * 1.25, now() - g * interval '1 second'
+  FROM generate_series(1, 5000) g;
+  ANALYZE shop.orders;
+  INSERT INTO sluice.sources (id, name, type, host, port, database, username, schema_include)
+  VALUES ('00000000-0000-4000-8000-0000000000a2', 'shopdb', 'postgresql', '127.0.0.1',
+          $H_PG_PORT, '$DBNAME', 'sluice', '{shop}');
+  INSERT INTO sluice.pipelines (id, name, source_id, destination_id) VALUES
+   ('10000000-0000-4000-8000-000000000005', 'real_pl', '00000000-0000-4000-8000-0000000000a2',
+    '00000000-0000-4000-8000-0000000000b1');
+  INSERT INTO sluice.pipeline_tables (pipeline_id, source_schema, source_table)
+  VALUES ('10000000-0000-4000-8000-000000000005', 'shop', 'orders');" > /dev/null
+P5=10000000-0000-4000-8000-000000000005
+api POST "/api/v1/pipelines/$P5/runs" "$ED_TOKEN" -d '{"mode":"sync"}'
+RS=$(jget id)
+sluice_cli tick --once 2> "$H_TMP/tick-real.log" || true
+assert_eq "a real sync succeeds" "success|5000|5000|1/1" \
+    "$(h_psql "SELECT status || '|' || rows_loaded || '|' || rows_done || '|'
+               || tables_done || '/' || tables_total FROM sluice_runs.runs WHERE id = $RS")"
+assert_eq "the rows are at the destination" 5000 "$(h_psql "SELECT count(*) FROM analytics.orders")"
+api GET "/api/v1/runs/$RS" "$V_TOKEN"
+assert_eq "its progress reached 100%" "100 5000 success" \
+    "$(jsq '[d.progress.percent, d.tables[0].rows_extracted, d.tables[0].status].join(" ")')"
+assert_eq "its run.succeeded event" "5000|real_pl" \
+    "$(h_psql "SELECT (data->>'rows') || '|' || (data->>'pipeline_name')
+               FROM sluice_events.events WHERE correlation_id = '$RS' AND type = 'run.succeeded'")"
+page "$JV" "/runs/$RS"
+assert_contains "the run page shows the table" "$H_BODY" '<code>shop.orders</code>'
+assert_contains "and the engine's log lines" "$H_BODY" 'class="log-info"'
+
 # --- a run with stats, logs, quality and dead letters ------------------------------
 
 RD=$(h_psql "INSERT INTO sluice_runs.runs (pipeline_id, status, trigger, queued_at, started_at,
@@ -414,14 +448,18 @@ h_psql "INSERT INTO sluice_runs.run_table_stats (run_id, source_schema, source_t
         SELECT $RD, CASE WHEN g % 50 = 0 THEN 'error' WHEN g % 10 = 0 THEN 'warn'
                          ELSE 'info' END, 'public.orders', 'line ' || g
         FROM generate_series(1, 250) g;
-        CREATE SCHEMA staging;
-        CREATE TABLE staging._dead_letters (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-          source_name text NOT NULL, table_name text NOT NULL, run_id bigint NOT NULL,
-          row_data jsonb NOT NULL, error_text text, failed_at timestamptz DEFAULT now());
-        INSERT INTO staging._dead_letters (source_name, table_name, run_id, row_data, error_text)
-        VALUES ('downdb', 'public.orders', $RD, '{\"id\": 7, \"amount\": \"x<b>\"}',
+        SET client_min_messages = warning;
+        CREATE SCHEMA IF NOT EXISTS staging;
+        CREATE TABLE IF NOT EXISTS staging._dead_letters (id bigserial PRIMARY KEY,
+          pipeline_id uuid NOT NULL, run_id bigint NOT NULL, source_name text NOT NULL,
+          source_schema text NOT NULL, table_name text NOT NULL, row_data jsonb NOT NULL,
+          error_text text, failed_at timestamptz NOT NULL DEFAULT now(),
+          retried_at timestamptz, resolved_at timestamptz);
+        INSERT INTO staging._dead_letters (pipeline_id, run_id, source_name, source_schema,
+          table_name, row_data, error_text)
+        VALUES ('$P1', $RD, 'downdb', 'public', 'orders', '{\"id\": 7, \"amount\": \"x<b>\"}',
                 'invalid input syntax for type numeric: \"x<b>\"'),
-               ('downdb', 'public.orders', $RD, '{\"id\": 8}', 'null value in column');" \
+               ('$P1', $RD, 'downdb', 'public', 'orders', '{\"id\": 8}', 'null value');" \
     > /dev/null
 
 page "$JV" "/runs/$RD"
@@ -435,6 +473,7 @@ assert_contains "quality result" "$H_BODY" '2 NULLs in email'
 assert_contains "dead letters read from the destination" "$H_BODY" \
     'invalid input syntax for type numeric'
 assert_contains "dead letter rows are escaped" "$H_BODY" 'x&lt;b&gt;'
+assert_contains "with their table and state" "$H_BODY" '<code>public.orders</code></td><td>null value</td>'
 assert_lacks "viewers get no retry button" "$H_BODY" 'data-testid="retry-dead-letters"'
 assert_eq "the log tail is 200 lines" 200 \
     "$(printf '%s' "$H_BODY" | grep -c '<li class="log-')"
@@ -589,5 +628,6 @@ page "$JV" /pipelines
 assert_contains "last run status on the pipelines list" "$H_BODY" 'data-testid="last-run"'
 assert_contains "freshness of a pipeline synced before" "$H_BODY" 'synced 59 min ago'
 assert_contains "freshness of one never synced" "$H_BODY" 'never synced'
+assert_contains "freshness of one synced now" "$H_BODY" 'synced just now'
 
 h_done
