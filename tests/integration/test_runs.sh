@@ -414,7 +414,8 @@ sluice_cli tick --once 2> "$H_TMP/tick-real.log" || true
 assert_eq "a real sync succeeds" "success|5000|5000|1/1" \
     "$(h_psql "SELECT status || '|' || rows_loaded || '|' || rows_done || '|'
                || tables_done || '/' || tables_total FROM sluice_runs.runs WHERE id = $RS")"
-assert_eq "the rows are at the destination" 5000 "$(h_psql "SELECT count(*) FROM analytics.orders")"
+assert_eq "the rows are at the destination" 5000 \
+    "$(h_psql "SELECT count(*) FROM analytics.orders")"
 api GET "/api/v1/runs/$RS" "$V_TOKEN"
 assert_eq "its progress reached 100%" "100 5000 success" \
     "$(jsq '[d.progress.percent, d.tables[0].rows_extracted, d.tables[0].status].join(" ")')"
@@ -464,7 +465,8 @@ h_psql "INSERT INTO sluice_runs.run_table_stats (run_id, source_schema, source_t
 
 page "$JV" "/runs/$RD"
 assert_eq "run page 200 for a viewer" 200 "$H_STATUS"
-assert_contains "status" "$H_BODY" '<span class="badge badge-ok" data-run-status data-testid="status">success</span>'
+assert_contains "status" "$H_BODY" \
+    '<span class="badge badge-ok" data-run-status data-testid="status">success</span>'
 assert_contains "progress at 100%" "$H_BODY" 'value="100"'
 assert_contains "per-table stats" "$H_BODY" '<code>public.orders</code> &rarr; <code>orders</code>'
 assert_contains "rows with separators" "$H_BODY" '1,002'
@@ -473,7 +475,8 @@ assert_contains "quality result" "$H_BODY" '2 NULLs in email'
 assert_contains "dead letters read from the destination" "$H_BODY" \
     'invalid input syntax for type numeric'
 assert_contains "dead letter rows are escaped" "$H_BODY" 'x&lt;b&gt;'
-assert_contains "with their table and state" "$H_BODY" '<code>public.orders</code></td><td>null value</td>'
+assert_contains "with their table and state" "$H_BODY" \
+    '<code>public.orders</code></td><td>null value</td>'
 assert_lacks "viewers get no retry button" "$H_BODY" 'data-testid="retry-dead-letters"'
 assert_eq "the log tail is 200 lines" 200 \
     "$(printf '%s' "$H_BODY" | grep -c '<li class="log-')"
@@ -554,7 +557,8 @@ done
 assert_eq "the after cursor walks every line once" 250 "$SEEN"
 api GET "/api/v1/runs/$RD/logs?level=warn" "$V_TOKEN"
 assert_eq "level is a minimum (warn and error)" "25 warn,error" \
-    "$(jsq '[d.items.length, [...new Set(d.items.map(i => i.level))].sort().reverse().join(",")].join(" ")')"
+    "$(jsq '[d.items.length,
+             [...new Set(d.items.map(i => i.level))].sort().reverse().join(",")].join(" ")')"
 api GET "/api/v1/runs/$RD/logs?level=nope&limit=0" "$V_TOKEN"
 assert_eq "bad level and limit -> 422 with both fields" "422 true true" \
     "$H_STATUS $(jsq '!!d.errors.level') $(jsq '!!d.errors.limit')"
