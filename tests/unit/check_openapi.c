@@ -11,7 +11,11 @@
  * number of problems, so they are also run against a small made-up
  * document and table to show that each one catches what it should. The
  * document is read from SLUICE_OPENAPI_FILE or static/openapi.json (the
- * tests run from the repository root). */
+ * tests run from the repository root).
+ *
+ * app/web/openapi.c is #included to reset its per-worker cache between
+ * steps; this object then defines h_api_openapi, so the linker never pulls
+ * openapi.o out of libsluice-web.a. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +23,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../app/web/openapi.c"
+#include "log.h"
 #include "web/router.h"
 
 static const char *const http_methods[] = {"get", "put", "post", "delete", "patch",
@@ -56,23 +65,23 @@ static void lower(char *dst, size_t cap, const char *src)
     dst[i] = '\0';
 }
 
-/* The operation for route rt in doc, or NULL. */
-static json_t *operation(const json_t *doc, const struct route *rt)
+/* The operation for route rt in spec, or NULL. */
+static json_t *operation(const json_t *spec, const struct route *rt)
 {
     char m[16];
     lower(m, sizeof m, rt->method);
-    return json_object_get(json_object_get(json_object_get(doc, "paths"), rt->pattern), m);
+    return json_object_get(json_object_get(json_object_get(spec, "paths"), rt->pattern), m);
 }
 
 /* --- JSON pointers and $ref ------------------------------------------------------------ */
 
 /* The value at a local reference "#/a/b~1c", or NULL. */
-static json_t *resolve(const json_t *doc, const char *ref)
+static json_t *resolve(const json_t *spec, const char *ref)
 {
     if (strncmp(ref, "#", 1) != 0)
         return NULL;
     const char *p = ref + 1;
-    json_t *cur = (json_t *)doc;
+    json_t *cur = (json_t *)spec;
     if (!*p)
         return cur;
     if (*p != '/')
@@ -106,13 +115,13 @@ static json_t *resolve(const json_t *doc, const char *ref)
 }
 
 /* v itself, or what its "$ref" points at (NULL when that does not resolve). */
-static json_t *deref(const json_t *doc, json_t *v)
+static json_t *deref(const json_t *spec, json_t *v)
 {
     const char *r = json_string_value(json_object_get(v, "$ref"));
-    return r ? resolve(doc, r) : v;
+    return r ? resolve(spec, r) : v;
 }
 
-static int walk_refs(const json_t *doc, const json_t *v, const char *where)
+static int walk_refs(const json_t *spec, const json_t *v, const char *where)
 {
     int bad = 0;
     char sub[512];
@@ -122,7 +131,7 @@ static int walk_refs(const json_t *doc, const json_t *v, const char *where)
         json_object_foreach((json_t *)v, key, child) {
             if (strcmp(key, "$ref") == 0) {
                 const char *r = json_string_value(child);
-                if (!r || !resolve(doc, r)) {
+                if (!r || !resolve(spec, r)) {
                     problem("$ref %s (at %s) does not resolve", r ? r : "(not a string)",
                             where);
                     bad++;
@@ -130,33 +139,33 @@ static int walk_refs(const json_t *doc, const json_t *v, const char *where)
                 continue;
             }
             snprintf(sub, sizeof sub, "%s/%s", where, key);
-            bad += walk_refs(doc, child, sub);
+            bad += walk_refs(spec, child, sub);
         }
     } else if (json_is_array(v)) {
         size_t i;
         json_t *child;
         json_array_foreach(v, i, child) {
             snprintf(sub, sizeof sub, "%s/%zu", where, i);
-            bad += walk_refs(doc, child, sub);
+            bad += walk_refs(spec, child, sub);
         }
     }
     return bad;
 }
 
-/* Every "$ref" in doc resolves to a value of doc (no remote references). */
-static int check_refs(const json_t *doc)
+/* Every "$ref" in spec resolves to a value of spec (no remote references). */
+static int check_refs(const json_t *spec)
 {
-    return walk_refs(doc, doc, "#");
+    return walk_refs(spec, spec, "#");
 }
 
 /* --- routes against paths ------------------------------------------------------------- */
 
 /* Every API route of the table has an operation. */
-static int check_documented(const json_t *doc, const struct route *t, size_t n)
+static int check_documented(const json_t *spec, const struct route *t, size_t n)
 {
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
-        if (t[i].kind != ROUTE_API || operation(doc, &t[i]))
+        if (t[i].kind != ROUTE_API || operation(spec, &t[i]))
             continue;
         problem("%s %s (routes.c) is missing from static/openapi.json", t[i].method,
                 t[i].pattern);
@@ -166,12 +175,12 @@ static int check_documented(const json_t *doc, const struct route *t, size_t n)
 }
 
 /* Every operation of the document is an API route of the table. */
-static int check_stale(const json_t *doc, const struct route *t, size_t n)
+static int check_stale(const json_t *spec, const struct route *t, size_t n)
 {
     int bad = 0;
     const char *path, *key;
     json_t *item, *v;
-    json_object_foreach(json_object_get(doc, "paths"), path, item) {
+    json_object_foreach(json_object_get(spec, "paths"), path, item) {
         json_object_foreach(item, key, v) {
             if (!is_method(key))
                 continue;
@@ -191,7 +200,7 @@ static int check_stale(const json_t *doc, const struct route *t, size_t n)
 
 /* Path parameters: pname of path has a required in:path parameter, and
  * every in:path parameter (path item or operation level) is in the path. */
-static int check_params_of(const json_t *doc, const char *path, const char *method,
+static int check_params_of(const json_t *spec, const char *path, const char *method,
                            const json_t *item, const json_t *op)
 {
     int bad = 0;
@@ -214,7 +223,7 @@ static int check_params_of(const json_t *doc, const char *path, const char *meth
         size_t i;
         json_t *pv;
         json_array_foreach(lists[l], i, pv) {
-            json_t *prm = deref(doc, pv);
+            json_t *prm = deref(spec, pv);
             const char *in = json_string_value(json_object_get(prm, "in"));
             const char *name = json_string_value(json_object_get(prm, "name"));
             if (!prm || !in || !name) {
@@ -250,15 +259,15 @@ static int check_params_of(const json_t *doc, const char *path, const char *meth
     return bad;
 }
 
-static int check_path_params(const json_t *doc)
+static int check_path_params(const json_t *spec)
 {
     int bad = 0;
     const char *path, *key;
     json_t *item, *op;
-    json_object_foreach(json_object_get(doc, "paths"), path, item) {
+    json_object_foreach(json_object_get(spec, "paths"), path, item) {
         json_object_foreach(item, key, op) {
             if (is_method(key))
-                bad += check_params_of(doc, path, key, item, op);
+                bad += check_params_of(spec, path, key, item, op);
         }
     }
     return bad;
@@ -267,11 +276,11 @@ static int check_path_params(const json_t *doc)
 /* Security and x-sluice-role agree with the route: public routes need no
  * credentials, others accept a bearer token or the session cookie, and
  * writes made with the cookie need the CSRF token. */
-static int check_roles(const json_t *doc, const struct route *t, size_t n)
+static int check_roles(const json_t *spec, const struct route *t, size_t n)
 {
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
-        json_t *op = t[i].kind == ROUTE_API ? operation(doc, &t[i]) : NULL;
+        json_t *op = t[i].kind == ROUTE_API ? operation(spec, &t[i]) : NULL;
         if (!op)
             continue;
         const char *want = t[i].min_role >= 0 && t[i].min_role <= ROLE_ADMIN
@@ -320,7 +329,7 @@ static int check_roles(const json_t *doc, const struct route *t, size_t n)
 
 /* --- loading -------------------------------------------------------------------------- */
 
-static json_t *doc;
+static json_t *spec;
 
 static json_t *load_doc(void)
 {
@@ -336,38 +345,38 @@ static json_t *load_doc(void)
 
 static void setup(void)
 {
-    doc = load_doc();
+    spec = load_doc();
 }
 
 static void teardown(void)
 {
-    json_decref(doc);
-    doc = NULL;
+    json_decref(spec);
+    spec = NULL;
 }
 
 /* --- the real document ------------------------------------------------------------------ */
 
 START_TEST(test_loads_as_openapi_31)
 {
-    ck_assert_msg(doc != NULL, "static/openapi.json must load as JSON (no duplicate keys)");
-    ck_assert_str_eq(json_string_value(json_object_get(doc, "openapi")), "3.1.0");
-    json_t *info = json_object_get(doc, "info");
+    ck_assert_msg(spec != NULL, "static/openapi.json must load as JSON (no duplicate keys)");
+    ck_assert_str_eq(json_string_value(json_object_get(spec, "openapi")), "3.1.0");
+    json_t *info = json_object_get(spec, "info");
     ck_assert_ptr_nonnull(json_string_value(json_object_get(info, "title")));
     ck_assert_ptr_nonnull(json_string_value(json_object_get(info, "version")));
-    ck_assert(json_object_size(json_object_get(doc, "paths")) > 0);
+    ck_assert(json_object_size(json_object_get(spec, "paths")) > 0);
 }
 END_TEST
 
 START_TEST(test_every_api_route_documented)
 {
-    ck_assert_ptr_nonnull(doc);
+    ck_assert_ptr_nonnull(spec);
     size_t n;
     const struct route *t = routes_table(&n);
     size_t api = 0;
     for (size_t i = 0; i < n; i++)
         api += t[i].kind == ROUTE_API;
     ck_assert_uint_gt(api, 30);
-    int missing = check_documented(doc, t, n);
+    int missing = check_documented(spec, t, n);
     ck_assert_msg(missing == 0, "%d API route(s) of routes.c missing from static/openapi.json "
                                 "(listed above)", missing);
 }
@@ -375,38 +384,38 @@ END_TEST
 
 START_TEST(test_no_stale_operations)
 {
-    ck_assert_ptr_nonnull(doc);
+    ck_assert_ptr_nonnull(spec);
     size_t n;
     const struct route *t = routes_table(&n);
-    int stale = check_stale(doc, t, n);
+    int stale = check_stale(spec, t, n);
     ck_assert_msg(stale == 0, "%d documented operation(s) have no route (listed above)", stale);
 }
 END_TEST
 
 START_TEST(test_path_params_declared)
 {
-    ck_assert_ptr_nonnull(doc);
-    int bad = check_path_params(doc);
+    ck_assert_ptr_nonnull(spec);
+    int bad = check_path_params(spec);
     ck_assert_msg(bad == 0, "%d path parameter problem(s) (listed above)", bad);
 }
 END_TEST
 
 START_TEST(test_refs_resolve)
 {
-    ck_assert_ptr_nonnull(doc);
-    int bad = check_refs(doc);
+    ck_assert_ptr_nonnull(spec);
+    int bad = check_refs(spec);
     ck_assert_msg(bad == 0, "%d $ref(s) do not resolve (listed above)", bad);
 }
 END_TEST
 
 START_TEST(test_roles_and_security_match_routes)
 {
-    ck_assert_ptr_nonnull(doc);
+    ck_assert_ptr_nonnull(spec);
     size_t n;
     const struct route *t = routes_table(&n);
-    int bad = check_roles(doc, t, n);
+    int bad = check_roles(spec, t, n);
     ck_assert_msg(bad == 0, "%d role/security mismatch(es) (listed above)", bad);
-    json_t *schemes = json_object_get(json_object_get(doc, "components"), "securitySchemes");
+    json_t *schemes = json_object_get(json_object_get(spec, "components"), "securitySchemes");
     json_t *bearer = json_object_get(schemes, "bearerAuth");
     ck_assert_str_eq(json_string_value(json_object_get(bearer, "type")), "http");
     ck_assert_str_eq(json_string_value(json_object_get(bearer, "scheme")), "bearer");
@@ -423,12 +432,12 @@ END_TEST
  * error responses that are problem documents. */
 START_TEST(test_operations_complete)
 {
-    ck_assert_ptr_nonnull(doc);
+    ck_assert_ptr_nonnull(spec);
     json_t *ids = json_object();
     const char *path, *key, *code;
     json_t *item, *op, *resp;
     int bad = 0, ops = 0;
-    json_object_foreach(json_object_get(doc, "paths"), path, item) {
+    json_object_foreach(json_object_get(spec, "paths"), path, item) {
         json_object_foreach(item, key, op) {
             if (!is_method(key))
                 continue;
@@ -451,7 +460,7 @@ START_TEST(test_operations_complete)
                     ok = 1;
                 if (code[0] != '4' && !(code[0] == '5' && strcmp(path, "/healthz") != 0))
                     continue;
-                json_t *r = deref(doc, resp);
+                json_t *r = deref(spec, resp);
                 json_t *ct = json_object_get(json_object_get(r, "content"),
                                              "application/problem+json");
                 if (!ct) {
@@ -474,8 +483,8 @@ END_TEST
 /* The shared Problem schema and the rules for secrets. */
 START_TEST(test_problem_schema_and_secrets)
 {
-    ck_assert_ptr_nonnull(doc);
-    json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+    ck_assert_ptr_nonnull(spec);
+    json_t *schemas = json_object_get(json_object_get(spec, "components"), "schemas");
     json_t *props = json_object_get(json_object_get(schemas, "Problem"), "properties");
     static const char *const fields[] = {"type", "title", "status", "detail", "errors"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
@@ -502,6 +511,97 @@ START_TEST(test_problem_schema_and_secrets)
                                         "Problem"};
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
         ck_assert_msg(json_object_get(schemas, named[i]), "no schema %s", named[i]);
+}
+END_TEST
+
+
+/* --- the handler ------------------------------------------------------------------------ */
+
+static arena *HA;
+static sl_config hcfg;
+
+/* Run h_api_openapi with share_dir dir on a fresh request; *body gets the
+ * body, and the status is returned. */
+static int serve(request *r, const char *dir, const char **body)
+{
+    snprintf(hcfg.share_dir, sizeof hcfg.share_dir, "%s", dir);
+    arena_reset(HA);
+    memset(r, 0, sizeof *r);
+    ck_assert_int_eq(http_request_init(r, HA, NULL, NULL), SL_OK);
+    r->cfg = &hcfg;
+    h_api_openapi(r);
+    *body = sb_str(&r->out);
+    return r->status;
+}
+
+static int has_header(request *r, const char *line)
+{
+    return strstr(sb_str(&r->headers), line) != NULL;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_handler_reads_once)
+{
+    log_init("test", LOG_ERROR + 1);
+    HA = arena_new(0);
+    char dir[] = "/tmp/check_openapi.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char sdir[64], file[96];
+    snprintf(sdir, sizeof sdir, "%s/static", dir);
+    snprintf(file, sizeof file, "%s/openapi.json", sdir);
+    request r;
+    const char *body;
+
+    /* Missing: 404 problem, and nothing is cached. */
+    ck_assert_int_eq(serve(&r, dir, &body), 404);
+    ck_assert(has_header(&r, "Content-Type: application/problem+json\r\n"));
+    ck_assert_ptr_nonnull(strstr(body, "not installed"));
+    ck_assert_ptr_null(doc);
+
+    /* Not JSON, or not an object: 500, not cached. */
+    ck_assert_int_eq(mkdir(sdir, 0700), 0);
+    write_file(file, "{\"openapi\": ");
+    ck_assert_int_eq(serve(&r, dir, &body), 500);
+    ck_assert(has_header(&r, "Content-Type: application/problem+json\r\n"));
+    write_file(file, "[]");
+    ck_assert_int_eq(serve(&r, dir, &body), 500);
+    ck_assert_ptr_null(doc);
+
+    /* Present: served as it is, then from memory. */
+    write_file(file, "{\"openapi\": \"3.1.0\", \"x\": 1}\n");
+    ck_assert_int_eq(serve(&r, dir, &body), 200);
+    ck_assert(has_header(&r, "Content-Type: application/json\r\n"));
+    ck_assert_str_eq(body, "{\"openapi\": \"3.1.0\", \"x\": 1}\n");
+    write_file(file, "{\"openapi\": \"changed\"}");
+    ck_assert_int_eq(serve(&r, dir, &body), 200);
+    ck_assert_str_eq(body, "{\"openapi\": \"3.1.0\", \"x\": 1}\n");
+    ck_assert_int_eq(unlink(file), 0);
+    ck_assert_int_eq(serve(&r, dir, &body), 200);
+    ck_assert_uint_eq(r.out.len, 29);
+
+    /* The repository's own document, whole. */
+    free(doc);
+    doc = NULL;
+    ck_assert_int_eq(serve(&r, ".", &body), 200);
+    FILE *f = fopen("static/openapi.json", "rb");
+    ck_assert_ptr_nonnull(f);
+    static char want[OPENAPI_MAX + 1];
+    size_t n = fread(want, 1, sizeof want - 1, f);
+    fclose(f);
+    want[n] = '\0';
+    ck_assert_uint_eq(r.out.len, n);
+    ck_assert_int_eq(memcmp(body, want, n), 0);
+
+    ck_assert_int_eq(rmdir(sdir), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+    arena_free(HA);
 }
 END_TEST
 
@@ -554,7 +654,7 @@ static json_t *fake_json(void)
 {
     json_error_t je;
     json_t *d = json_loads(fake_doc, 0, &je);
-    ck_assert_msg(d != NULL, "fake doc: line %d: %s", je.line, je.text);
+    ck_assert_msg(d != NULL, "fake spec: line %d: %s", je.line, je.text);
     return d;
 }
 
@@ -652,6 +752,10 @@ int main(void)
     tcase_add_test(neg, test_catches_bad_refs);
     tcase_add_test(neg, test_catches_role_mismatch);
     suite_add_tcase(s, neg);
+
+    TCase *h = tcase_create("handler");
+    tcase_add_test(h, test_handler_reads_once);
+    suite_add_tcase(s, h);
 
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
