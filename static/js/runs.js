@@ -27,21 +27,31 @@
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); });
   }
 
+  var badges = { success: 'badge-ok', failed: 'badge-off', running: 'badge-run',
+                 cancelled: 'badge-warn' };
+
   function showRun(run) {
     var st = $('[data-run-status]');
-    if (st) { st.textContent = run.status; }
+    if (st) {
+      st.textContent = run.status;
+      st.className = 'badge ' + (badges[run.status] || 'badge-plain');
+    }
     var p = run.progress || {};
     var bar = $('[data-run-bar]');
     if (bar) {
       if (p.percent === null || p.percent === undefined) bar.removeAttribute('value');
       else bar.value = p.percent;
     }
-    text('[data-run-pct]', p.percent);
-    text('[data-run-rows]', grouped(p.rows_done || 0));
+    var parts = [];
+    var rows = grouped(p.rows_done || 0);
     if (p.rows_estimate !== null && p.rows_estimate !== undefined)
-      text('[data-run-est]', grouped(p.rows_estimate));
-    if (p.tables_total) text('[data-run-tables]', p.tables_done + '/' + p.tables_total);
-    if (p.current_table) text('[data-run-table]', 'now: ' + p.current_table);
+      rows += ' of ' + grouped(p.rows_estimate);
+    if (p.percent !== null && p.percent !== undefined) parts.push(p.percent + '%');
+    parts.push(rows + ' rows');
+    if (p.tables_total) parts.push('tables ' + p.tables_done + '/' + p.tables_total);
+    if (p.current_table && run.active) parts.push('now: ' + p.current_table);
+    else if (run.status === 'queued') parts.push('waiting for a tick to start it');
+    text('#progress-text', parts.join(' \u00b7 '));
   }
 
   function addLogs(items) {
