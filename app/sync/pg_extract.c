@@ -82,15 +82,16 @@ static const char Q_COLUMNS[] =
     "  AND t.typcategory = 'A'))"
     " ORDER BY c.attnum";
 
-/* The planner's row count; for a partitioned table, the sum over its
- * leaves. -1 when never analysed. */
+/* Live rows by the statistics collector (current after bulk changes), else
+ * the planner's reltuples; for a partitioned table, summed over its
+ * leaves. -1 when neither knows. */
 static const char Q_ESTIMATE[] =
-    "SELECT CASE WHEN c.relkind = 'p' THEN"
-    "  (SELECT CASE WHEN count(*) FILTER (WHERE l.reltuples >= 0) = 0 THEN -1"
-    "          ELSE sum(greatest(l.reltuples, 0)) END"
-    "   FROM pg_partition_tree(c.oid) pt JOIN pg_class l ON l.oid = pt.relid WHERE pt.isleaf)"
-    " ELSE c.reltuples END::float8"
-    " FROM pg_class c WHERE c.oid = $1::regclass";
+    "SELECT CASE WHEN sum(coalesce(s.n_live_tup, 0)) > 0 THEN sum(s.n_live_tup)"
+    "  WHEN count(*) FILTER (WHERE l.reltuples >= 0) = 0 THEN -1"
+    "  ELSE sum(greatest(l.reltuples, 0)) END::float8"
+    " FROM pg_class l LEFT JOIN pg_stat_all_tables s ON s.relid = l.oid"
+    " WHERE (l.oid = $1::regclass AND l.relkind <> 'p')"
+    "  OR l.oid IN (SELECT relid FROM pg_partition_tree($1::regclass) WHERE isleaf)";
 
 static enum ct_kind kind_of(const char *typname, int arr)
 {
