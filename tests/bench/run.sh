@@ -192,7 +192,7 @@ SELECT i,
            + (i % 97) * interval '1 hour',
        i % 3 <> 0,
        CASE WHEN i % 50 = 0 THEN NULL ELSE (i % 9973) / 7.0 END
-FROM generate_series(1, $2) AS i;
+FROM generate_series(1::bigint, $2) AS i;
 CREATE INDEX ${1}_updated_at_idx ON public.$1 (updated_at);
 VACUUM ANALYZE public.$1;
 SQL
