@@ -553,7 +553,7 @@ demo_psql() { # DATABASE SQL: one value
         -v ON_ERROR_STOP=1 -tAc "$2"
 }
 ensure_demo() {
-    local have out run row status rows err log=$LOGDIR/demo.log
+    local have out run row status rows err i log=$LOGDIR/demo.log
     [ "${SLUICE_DEMO:-1}" != 0 ] || return 0
     [ "$(state_get SLUICE_DEMO_DONE 2>/dev/null || true)" != 1 ] || return 0
     "$ROOT/bin/sluice" demo --help > /dev/null 2>&1 || return 0
@@ -592,14 +592,19 @@ ensure_demo() {
     say "running the demo pipeline once (log: $LOGDIR/tick.log)"
     timeout -k 10 "$DEMO_TIMEOUT" "$ROOT/bin/sluice" tick --once < /dev/null \
         >> "$LOGDIR/tick.log" 2>&1 || warn "sluice tick exited with status $? (see tick.log)"
-    row=$(demo_psql sluice "SELECT status || '|' || rows_loaded || '|'
-            || coalesce(replace(error, E'\n', ' '), '') FROM sluice_runs.runs
-            WHERE id = $run" 2>> "$log") || row=""
-    IFS='|' read -r status rows err <<< "$row"
+    # A tick loop already running (a stack started before) may have claimed
+    # the run first: then wait for it to finish there.
+    for i in $(seq 1 $((DEMO_TIMEOUT * 2))); do
+        row=$(demo_psql sluice "SELECT status || '|' || rows_loaded || '|'
+                || coalesce(replace(error, E'\n', ' '), '') FROM sluice_runs.runs
+                WHERE id = $run" 2>> "$log") || row=""
+        IFS='|' read -r status rows err <<< "$row"
+        case "$status" in queued | running) sleep 0.5 ;; *) break ;; esac
+        : "$i"
+    done
     case "$status" in
         success) say "demo pipeline synced: $rows rows (run $run)" ;;
-        queued) say "demo run $run is queued; the tick loop will run it" ;;
-        running) say "demo run $run is still running; see the console" ;;
+        queued | running) say "demo run $run is still $status; see the console" ;;
         "") warn "demo run $run: could not read its status (see $log)" ;;
         *) warn "demo run $run $status: ${err:-see the console}" ;;
     esac
