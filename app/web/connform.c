@@ -7,7 +7,6 @@
  * entry or an error message (connector messages are scrubbed as well). */
 #include "connform.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,8 +21,6 @@
 #include "router.h"
 #include "uuid.h"
 #include "worker.h"
-
-#define CURSOR_MAX 2048
 
 static const struct {
     const char *type, *label;
@@ -632,37 +629,22 @@ void conn_test_api(request *r, const conn_kind *k)
 
 char *conn_cursor_make(arena *a, const char *lname, const char *id)
 {
-    char *raw = arena_printf(a, "%s\n%s", lname, id);
-    size_t n = strlen(raw);
-    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *out = arena_alloc(a, cap);
-    sodium_bin2base64(out, cap, (const unsigned char *)raw, n,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return out;
+    return params_cursor_make(a, 2, (const char *[]){lname, id});
+}
+
+/* A (lname, id) cursor's fields are what a row would give. */
+static int cursor_ok(const char *const *f)
+{
+    return uuid_valid(f[1]);
 }
 
 int conn_cursor_parse(arena *a, const char *cursor, const char **lname, const char **id)
 {
-    size_t n = strlen(cursor);
-    if (n == 0 || n > CURSOR_MAX)
+    const char *f[2];
+    if (!params_cursor_parse(a, cursor, 2, f) || !cursor_ok(f))
         return 0;
-    unsigned char *bin = arena_alloc(a, n + 1);
-    size_t len = 0;
-    if (sodium_base642bin(bin, n, cursor, n, NULL, &len, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-        return 0;
-    bin[len] = '\0';
-    if (memchr(bin, '\0', len))
-        return 0;
-    char *s = (char *)bin;
-    char *nl = strrchr(s, '\n');
-    if (!nl)
-        return 0;
-    *nl = '\0';
-    if (!uuid_valid(nl + 1) || params_utf8_len(s) < 0 || params_has_control(s))
-        return 0;
-    *lname = s;
-    *id = nl + 1;
+    *lname = f[0];
+    *id = f[1];
     return 1;
 }
 
@@ -739,14 +721,9 @@ void conn_list_api(request *r, const conn_kind *k, const char *cols,
     static const char *const declared[] = {"limit", "cursor", NULL};
     json_t *errors = json_object();
     params_undeclared(r, declared, errors);
-    long long limit = CONN_PAGE;
-    const char *s = params_query(r, "limit", errors);
-    if (s && !params_int(s, 1, CONN_API_MAX, &limit))
-        page_field_error(errors, "limit", "must be an integer from 1 to 200");
-    const char *cursor = params_query(r, "cursor", errors);
-    const char *lname = NULL, *id = NULL;
-    if (cursor && !conn_cursor_parse(r->a, cursor, &lname, &id))
-        page_field_error(errors, "cursor", "is not a cursor this API returned (next_cursor)");
+    long long limit;
+    const char *key[2];
+    params_page(r, 2, cursor_ok, key, &limit, errors);
     if (json_object_size(errors) > 0) {
         http_problem(r, 422, "invalid query parameters", errors);
         return;
@@ -754,7 +731,7 @@ void conn_list_api(request *r, const conn_kind *k, const char *cols,
     json_decref(errors);
     sl_errbuf eb = {0};
     PGresult *res;
-    sl_err e = conn_list(r, k, cols, lname, id, 0, (int)limit, &res, &eb);
+    sl_err e = conn_list(r, k, cols, key[0], key[1], 0, (int)limit, &res, &eb);
     if (e) {
         web_db_error(r, e, &eb);
         return;
@@ -763,8 +740,8 @@ void conn_list_api(request *r, const conn_kind *k, const char *cols,
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, row_json(r, res, i));
-    json_t *next = n > limit ? json_string(row_cursor(r, res, (int)limit - 1)) : json_null();
-    http_send_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    http_send_json(r, 200, params_page_json(items, n > limit ? row_cursor(r, res, (int)limit - 1)
+                                                             : NULL));
 }
 
 /* --- request plumbing ---------------------------------------------------------------- */

@@ -154,9 +154,10 @@ const char *conn_scrub(arena *a, const char *msg, const char *secret);
 
 /* --- lists and cursors -------------------------------------------------------------- */
 
-/* An opaque cursor for the row (lname, id): base64url, in a. */
+/* An opaque cursor for the row (lname, id): params_cursor_make's, in a. */
 char *conn_cursor_make(arena *a, const char *lname, const char *id);
-/* Decode a cursor; 1 and *lname, *id set, or 0 when it is malformed. */
+/* Decode a cursor; 1 and *lname, *id set, or 0 when it is malformed (see
+ * params_cursor_parse) or id is not a UUID. */
 int conn_cursor_parse(arena *a, const char *cursor, const char **lname, const char **id);
 
 /* Rows of k ordered by (lower(name), id): after the cursor (forward), or

@@ -2,10 +2,15 @@
  * params.h).
  *
  * Everything here is pure string work on request data that is already in
- * the request arena; nothing touches the database or the response. */
+ * the request arena; nothing touches the database or the response. Page
+ * cursors are base64url (libsodium) so they travel in query strings as
+ * they are; they are opaque to clients, not secret or signed: a forged one
+ * can only name another place to start a keyset walk, and callers check
+ * each field's shape before it reaches SQL. */
 #include "params.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,4 +207,100 @@ const char *params_trim(arena *a, const char *s)
     if (i == 0 && s[n] == '\0')
         return s;
     return arena_strndup(a, s + i, n - i);
+}
+
+int params_timestamp(const char *s)
+{
+    int h, mi, sec;
+    if (!s || strlen(s) < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return 0;
+    char date[11];
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    if (!params_date(date) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
+        !digits(s + 17, 2, &sec) || h > 23 || mi > 59 || sec > 59)
+        return 0;
+    const char *p = s + 19;
+    if (*p == '.') {
+        size_t n = strspn(p + 1, "0123456789");
+        if (n < 1 || n > 6)
+            return 0;
+        p += 1 + n;
+    }
+    return strcmp(p, "Z") == 0;
+}
+
+/* --- API paging ---------------------------------------------------------------------- */
+
+char *params_cursor_make(arena *a, int n, const char *const *fields)
+{
+    const char *raw = "";
+    for (int i = 0; i < n; i++)
+        raw = arena_printf(a, "%s%s%s", raw, i ? "\n" : "", fields[i]);
+    size_t len = strlen(raw);
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = arena_alloc(a, cap);
+    sodium_bin2base64(out, cap, (const unsigned char *)raw, len,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+int params_cursor_parse(arena *a, const char *cursor, int n, const char **fields)
+{
+    size_t len = strlen(cursor);
+    if (len == 0 || len > PARAMS_CURSOR_MAX || n < 1 || n > PARAMS_CURSOR_FIELDS)
+        return 0;
+    unsigned char *bin = arena_alloc(a, len + 1);
+    size_t got = 0;
+    if (sodium_base642bin(bin, len, cursor, len, NULL, &got, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return 0;
+    bin[got] = '\0';
+    if (memchr(bin, '\0', got))
+        return 0;
+    const char *part[PARAMS_CURSOR_FIELDS];
+    char *s = (char *)bin;
+    for (int i = 0; i < n; i++) {
+        part[i] = s;
+        char *nl = strchr(s, '\n');
+        if ((nl != NULL) != (i < n - 1))
+            return 0; /* too few or too many fields */
+        if (nl) {
+            *nl = '\0';
+            s = nl + 1;
+        }
+        if (params_utf8_len(part[i]) < 0 || params_has_control(part[i]))
+            return 0;
+    }
+    memcpy(fields, part, (size_t)n * sizeof *fields);
+    return 1;
+}
+
+int params_page(const request *r, int n, int (*check)(const char *const *fields),
+                const char **fields, long long *limit, json_t *errors)
+{
+    for (int i = 0; i < n; i++)
+        fields[i] = NULL;
+    *limit = PARAMS_LIMIT_DEFAULT;
+    const char *s = params_query(r, "limit", errors);
+    if (s && !params_int(s, 1, PARAMS_LIMIT_MAX, limit))
+        add_error(errors, "limit", "must be an integer from 1 to 200");
+    const char *cursor = params_query(r, "cursor", errors);
+    if (!cursor)
+        return 0;
+    const char *got[PARAMS_CURSOR_FIELDS];
+    if (!params_cursor_parse(r->a, cursor, n, got) || (check && !check(got))) {
+        add_error(errors, "cursor", "is not a cursor this API returned (next_cursor)");
+        return 0;
+    }
+    memcpy(fields, got, (size_t)n * sizeof *fields);
+    return 1;
+}
+
+json_t *params_page_json(json_t *items, const char *next_cursor)
+{
+    json_t *body = json_object();
+    json_object_set_new(body, "items", items);
+    json_object_set_new(body, "next_cursor", next_cursor ? json_string(next_cursor) : json_null());
+    return body;
 }

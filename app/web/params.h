@@ -1,7 +1,10 @@
 /* params.h - declared request parameters: checking that a query string
  * holds only the names a handler declares, and strict parsers for the
  * values handlers take from forms, query strings and JSON (integers, dates,
- * UTF-8 text, email addresses), plus URL-encoding for links that carry filters along.
+ * UTF-8 text, email addresses), plus URL-encoding for links that carry filters along,
+ * and the paging convention every JSON API list follows: ?limit= (1..200,
+ * default 50) and ?cursor= (an opaque string the server made), answered as
+ * {items, next_cursor}.
  *
  * Nothing here answers the request: checks return a verdict and, where an
  * errors object is given, add { name: message } entries to it for
@@ -57,5 +60,46 @@ char *params_urlencode(arena *a, const char *s);
 /* s without leading and trailing ASCII white space; lives in a (s itself
  * when there is nothing to trim). */
 const char *params_trim(arena *a, const char *s);
+
+/* 1 when s is a UTC time written YYYY-MM-DDTHH:MM:SS, optionally with a
+ * fraction of 1 to 6 digits, then 'Z' (what the key columns of cursors are
+ * printed as, e.g. "2024-05-31T12:34:56.123456Z"); 0 otherwise. */
+int params_timestamp(const char *s);
+
+/* --- API paging ---------------------------------------------------------------------- */
+
+#define PARAMS_LIMIT_DEFAULT 50 /* rows in an API page without ?limit= */
+#define PARAMS_LIMIT_MAX 200    /* the largest ?limit= */
+#define PARAMS_CURSOR_MAX 2048  /* bytes of an encoded cursor */
+#define PARAMS_CURSOR_FIELDS 4  /* the most key fields a cursor holds */
+
+/* An opaque page cursor holding the n (1..PARAMS_CURSOR_FIELDS) key fields
+ * of a row: base64url without padding of the fields joined by '\n'. The
+ * fields must be UTF-8 text without control characters (ids, timestamps,
+ * lowercased names), and one field alone must not be empty, or
+ * params_cursor_parse refuses the cursor. Lives in a. */
+char *params_cursor_make(arena *a, int n, const char *const *fields);
+
+/* Decode a cursor made by params_cursor_make into exactly n fields
+ * (fields[i] live in a). 1 on success; 0 when it is empty, longer than
+ * PARAMS_CURSOR_MAX, not base64url without padding, holds another number
+ * of fields, or a field that is not UTF-8 or holds a control character
+ * (fields then untouched). What each field must look like is the caller's
+ * business. */
+int params_cursor_parse(arena *a, const char *cursor, int n, const char **fields);
+
+/* The paging parameters of an API list (declare "limit" and "cursor" to
+ * params_undeclared as well). *limit gets ?limit= (PARAMS_LIMIT_DEFAULT
+ * when absent; errors.limit when it is not an integer in
+ * 1..PARAMS_LIMIT_MAX). fields[0..n) get ?cursor= decoded by
+ * params_cursor_parse and accepted by check (NULL: any fields), or all NULL
+ * when there is no cursor; errors.cursor when it is malformed or refused.
+ * Returns 1 when a good cursor was given, 0 otherwise. */
+int params_page(const request *r, int n, int (*check)(const char *const *fields),
+                const char **fields, long long *limit, json_t *errors);
+
+/* The body of an API list page: {"items": items (stolen), "next_cursor":
+ * next_cursor, or null when NULL (the last page)}. The caller owns it. */
+json_t *params_page_json(json_t *items, const char *next_cursor);
 
 #endif
