@@ -5,8 +5,11 @@
  * without an actor), action (exact, or a prefix when it ends in "." or
  * "*": "user." matches user.*), from / to (YYYY-MM-DD, inclusive, UTC).
  * Entries come newest first with keyset pagination on the snowflake id:
- * ?before=<id> walks to older entries, ?after=<id> (the page only) back to
- * newer ones. Bad filters answer 422 with a message per field, never 500. */
+ * on the page, ?before=<id> walks to older entries and ?after=<id> back to
+ * newer ones; the API follows the common convention (params_page): ?limit=
+ * and ?cursor=, an opaque cursor holding the last id, answered as
+ * {items, next_cursor}. Bad filters answer 422 with a message per field,
+ * never 500. */
 #include <string.h>
 
 #include "handlers.h"
@@ -16,7 +19,6 @@
 #include "worker.h"
 
 #define AUDIT_PAGE 50
-#define AUDIT_API_MAX 200
 #define ACTOR_MAX 254
 #define ACTION_MAX 100
 
@@ -75,13 +77,27 @@ static void check_text(request *r, const char *v, long max, const char *field, j
         page_field_error(errors, field, "must not contain control characters");
 }
 
+static int id_ok(const char *s)
+{
+    long long id;
+    return params_int(s, 1, 9223372036854775807LL, &id);
+}
+
+/* An API cursor holds one field: the id of the last entry of the page
+ * before. */
+static int cursor_ok(const char *const *f)
+{
+    return id_ok(f[0]);
+}
+
+/* A page's ?before= / ?after=: an entry id, or NULL (errors[name] when
+ * it is malformed). */
 static const char *check_cursor(request *r, const char *name, json_t *errors)
 {
     const char *v = params_query(r, name, errors);
-    long long id;
     if (!v)
         return NULL;
-    if (!params_int(v, 1, 9223372036854775807LL, &id)) {
+    if (!id_ok(v)) {
         page_field_error(errors, name, "must be an audit entry id (a positive integer)");
         return NULL;
     }
@@ -135,16 +151,16 @@ static void parse_filter(request *r, audit_filter *f, json_t *errors, int api)
         page_field_error(errors, "to", api ? "must not be before from"
                                            : "The end date must not be before the start date.");
 
+    if (api) {
+        const char *key[1];
+        params_page(r, 1, cursor_ok, key, &f->limit, errors);
+        f->before = key[0];
+        return;
+    }
     f->before = check_cursor(r, "before", errors);
-    if (!api)
-        f->after = check_cursor(r, "after", errors);
+    f->after = check_cursor(r, "after", errors);
     if (f->before && f->after)
         page_field_error(errors, "after", "use either before or after, not both");
-    if (api) {
-        const char *s = params_query(r, "limit", errors);
-        if (s && !params_int(s, 1, AUDIT_API_MAX, &f->limit))
-            page_field_error(errors, "limit", "must be an integer from 1 to 200");
-    }
 }
 
 /* One page of entries: newest first from before (or the newest), or, with
@@ -344,7 +360,7 @@ void h_audit_page(request *r)
 
 void h_api_audit(request *r)
 {
-    static const char *const declared[] = {"actor", "action", "from", "to", "limit", "before",
+    static const char *const declared[] = {"actor", "action", "from", "to", "limit", "cursor",
                                            NULL};
     audit_filter f;
     json_t *errors = json_object();
@@ -366,7 +382,9 @@ void h_api_audit(request *r)
     json_t *items = json_array();
     for (int i = 0; i < n && i < f.limit; i++)
         json_array_append_new(items, api_item(r, res, i));
-    json_t *next = n > f.limit ? json_string(PQgetvalue(res, (int)f.limit - 1, C_ID))
-                               : json_null();
-    http_send_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_before", next));
+    const char *next = NULL;
+    if (n > f.limit)
+        next = params_cursor_make(r->a, 1, (const char *[]){PQgetvalue(res, (int)f.limit - 1,
+                                                                         C_ID)});
+    http_send_json(r, 200, params_page_json(items, next));
 }

@@ -12,7 +12,9 @@
  *
  * Everyone manages their own tokens; admins also see and revoke everyone's.
  * Someone else's token is 404 to a non-admin (never 403), so ids reveal
- * nothing. Entry points: the h_token* / h_api_token* handlers. */
+ * nothing. Lists are newest first: the page walks with ?before= token ids,
+ * the API with ?limit= and an opaque ?cursor= (params_page), answering
+ * {items, next_cursor}. Entry points: the h_token* / h_api_token* handlers. */
 #include <string.h>
 #include <strings.h>
 
@@ -33,7 +35,6 @@
 #define TOKEN_NAME_MAX 100
 #define TOKEN_DAYS_MAX 3650
 #define TOKENS_PAGE 50
-#define TOKENS_API_MAX 200
 
 /* Expiry choices offered by the form; "" is the default choice. */
 static const struct {
@@ -58,6 +59,8 @@ typedef struct {
 } token_new;
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* Full precision, for cursors: "2024-05-31T12:34:56.123456Z" (params_timestamp). */
+#define KEY_AT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define STATUS_SQL                                                                           \
     "CASE WHEN t.revoked_at IS NOT NULL THEN 'revoked'"                                      \
     " WHEN t.expires_at IS NOT NULL AND t.expires_at <= now() THEN 'expired'"                \
@@ -86,24 +89,28 @@ static int errors_empty(const json_t *errors)
 
 /* --- queries ------------------------------------------------------------------ */
 
-/* Tokens of owner (NULL: everyone's), newest first, after the cursor token
- * `before` (NULL: from the newest), at most limit + 1 rows so the caller can
- * tell whether there is a next page. Columns: id, name, prefix, created,
- * last used, expires, revoked (ISO or NULL), status, owner email. */
-static sl_err list_tokens(request *r, const char *owner, const char *before, int limit,
-                          PGresult **res, sl_errbuf *eb)
+/* Tokens of owner (NULL: everyone's), newest first ((created_at, id)
+ * descending), older than the key token (id NULL: from the newest). The key
+ * is the token id plus, from an API cursor, its created_at (at: text as
+ * params_timestamp accepts); pages pass only the id (at NULL) and the time
+ * is looked up. At most limit + 1 rows so the caller can tell whether there
+ * is a next page. Columns: id, name, prefix, created, last used, expires,
+ * revoked (ISO or NULL), status, owner email, created_at at full precision. */
+static sl_err list_tokens(request *r, const char *owner, const char *at, const char *id,
+                          int limit, PGresult **res, sl_errbuf *eb)
 {
-    const char *params[] = {owner, before, arena_printf(r->a, "%d", limit + 1)};
+    const char *params[] = {owner, at, id, arena_printf(r->a, "%d", limit + 1)};
     return db_query(r->db, r->a, eb, res,
                     "SELECT t.id, t.name, t.prefix, " ISO("t.created_at") ", "
                     ISO("t.last_used_at") ", " ISO("t.expires_at") ", " ISO("t.revoked_at") ", "
-                    STATUS_SQL ", u.email"
+                    STATUS_SQL ", u.email, " KEY_AT("t.created_at")
                     " FROM sluice.api_tokens t JOIN sluice.users u ON u.id = t.user_id"
                     " WHERE ($1::uuid IS NULL OR t.user_id = $1::uuid)"
-                    " AND ($2::uuid IS NULL OR (t.created_at, t.id) <"
-                    " (SELECT c.created_at, c.id FROM sluice.api_tokens c WHERE c.id = $2::uuid))"
-                    " ORDER BY t.created_at DESC, t.id DESC LIMIT $3::int",
-                    3, params);
+                    " AND ($3::uuid IS NULL OR (t.created_at, t.id) <"
+                    " (coalesce($2::timestamptz, (SELECT c.created_at FROM sluice.api_tokens c"
+                    " WHERE c.id = $3::uuid)), $3::uuid))"
+                    " ORDER BY t.created_at DESC, t.id DESC LIMIT $4::int",
+                    4, params);
 }
 
 static const char *val(PGresult *res, int i, int col)
@@ -332,7 +339,7 @@ static sl_err put_tokens(request *r, json_t *ctx, const char *owner, const char 
                          sl_errbuf *eb)
 {
     PGresult *res;
-    sl_err e = list_tokens(r, owner, before, TOKENS_PAGE, &res, eb);
+    sl_err e = list_tokens(r, owner, NULL, before, TOKENS_PAGE, &res, eb);
     if (e)
         return e;
     int n = PQntuples(res);
@@ -466,18 +473,20 @@ void h_token_revoke(request *r)
 
 /* --- JSON API ------------------------------------------------------------------- */
 
+/* An API cursor is (created_at, id) of the last token of the page before. */
+static int cursor_ok(const char *const *f)
+{
+    return params_timestamp(f[0]) && uuid_valid(f[1]);
+}
+
 static void api_list(request *r, const char *owner)
 {
-    static const char *const declared[] = {"limit", "before", NULL};
+    static const char *const declared[] = {"limit", "cursor", NULL};
     json_t *errors = json_object();
     params_undeclared(r, declared, errors);
-    long long limit = TOKENS_PAGE;
-    const char *s = params_query(r, "limit", errors);
-    if (s && !params_int(s, 1, TOKENS_API_MAX, &limit))
-        page_field_error(errors, "limit", "must be an integer from 1 to 200");
-    const char *before = params_query(r, "before", errors);
-    if (before && !uuid_valid(before))
-        page_field_error(errors, "before", "must be a token id");
+    long long limit;
+    const char *key[2];
+    params_page(r, 2, cursor_ok, key, &limit, errors);
     if (!errors_empty(errors)) {
         http_problem(r, 422, "invalid query parameters", errors);
         return;
@@ -486,7 +495,7 @@ static void api_list(request *r, const char *owner)
 
     sl_errbuf eb = {0};
     PGresult *res;
-    sl_err e = list_tokens(r, owner, before, (int)limit, &res, &eb);
+    sl_err e = list_tokens(r, owner, key[0], key[1], (int)limit, &res, &eb);
     if (e) {
         web_db_error(r, e, &eb);
         return;
@@ -495,8 +504,13 @@ static void api_list(request *r, const char *owner)
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, api_row(res, i, owner == NULL));
-    json_t *next = n > limit ? json_string(PQgetvalue(res, (int)limit - 1, 0)) : json_null();
-    http_send_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_before", next));
+    const char *next = NULL;
+    if (n > limit) {
+        int last = (int)limit - 1;
+        next = params_cursor_make(r->a, 2, (const char *[]){PQgetvalue(res, last, 9),
+                                                            PQgetvalue(res, last, 0)});
+    }
+    http_send_json(r, 200, params_page_json(items, next));
 }
 
 void h_api_tokens_list(request *r)

@@ -1,6 +1,8 @@
 /* users.c - console users, for admins: list, create, edit name and role,
  * reset a password, deactivate and reactivate; and the JSON API
- * (GET /api/v1/users, /api/v1/users/{id}, /api/v1/me).
+ * (GET /api/v1/users, /api/v1/users/{id}, /api/v1/me). The list page walks
+ * with ?after= / ?before= user ids; the API list with ?limit= and an opaque
+ * ?cursor= (params_page), answering {items, next_cursor}.
  *
  * Everything here lives in the request arena. Every change runs in one
  * transaction with its audit row. Rules that protect the console from
@@ -23,22 +25,23 @@
 #include "worker.h"
 
 #define USERS_PAGE 50
-#define API_LIMIT_DEFAULT 50
-#define API_LIMIT_MAX 200
 #define NAME_MAX_CHARS 200  /* UTF-8 code points */
 #define PASSWORD_MIN 8      /* UTF-8 code points */
 #define PASSWORD_MAX 1024   /* bytes */
 
 #define ISO(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define SHORT(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+/* Full precision, for cursors: "2024-05-31T12:34:56.123456Z" (params_timestamp). */
+#define KEY_AT(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 /* The columns every user query selects, in the order of enum ucol. */
 #define USER_COLS                                                                              \
     "id, email, name, role, active, " ISO("last_login_at") ", " ISO("created_at") ", "       \
-        ISO("updated_at") ", " SHORT("last_login_at") ", " SHORT("created_at")
+        ISO("updated_at") ", " SHORT("last_login_at") ", " SHORT("created_at") ", "          \
+        KEY_AT("created_at")
 
 enum ucol { C_ID, C_EMAIL, C_NAME, C_ROLE, C_ACTIVE, C_LOGIN, C_CREATED, C_UPDATED,
-            C_LOGIN_SHORT, C_CREATED_SHORT };
+            C_LOGIN_SHORT, C_CREATED_SHORT, C_KEY_AT };
 
 static const char *const role_values[] = {"admin", "editor", "viewer"};
 
@@ -305,27 +308,37 @@ static void check_name(json_t *errors, const char *name)
 
 /* --- keyset pagination ------------------------------------------------------------ */
 
-/* Newest first: (created_at, id) descending. after: rows older than that
- * user; before: rows newer than that user (fetched oldest-first; the
- * caller walks them backwards). At most limit + 1 rows, so the caller can
- * tell whether there is more. */
-static sl_err list_users(request *r, const char *after, const char *before, int limit,
+/* Newest first: (created_at, id) descending. The key is the user id plus,
+ * from an API cursor, its created_at (at: text as params_timestamp
+ * accepts); pages pass only the id (at NULL) and the time is looked up, so
+ * a page link to a user who is gone shows an empty page. Forward: rows
+ * older than the key (id NULL: from the newest); backward: rows newer than
+ * it, fetched oldest-first (the caller walks them backwards). At most
+ * limit + 1 rows, so the caller can tell whether there is more. */
+static sl_err list_users(request *r, const char *at, const char *id, int backward, int limit,
                          PGresult **res, sl_errbuf *eb)
 {
-    char *lim = arena_printf(r->a, "%d", limit + 1);
-    if (before)
+#define USER_KEY                                                                             \
+    "(coalesce($1::timestamptz, (SELECT k.created_at FROM sluice.users k"                    \
+    " WHERE k.id = $2::uuid)), $2::uuid)"
+    const char *params[] = {at, id, arena_printf(r->a, "%d", limit + 1)};
+    if (backward)
         return db_query(r->db, r->a, eb, res,
-                        "SELECT " USER_COLS " FROM sluice.users"
-                        " WHERE (created_at, id) > (SELECT created_at, id FROM sluice.users"
-                        " WHERE id = $1)"
-                        " ORDER BY created_at, id LIMIT $2::int",
-                        2, (const char *[]){before, lim});
+                        "SELECT " USER_COLS " FROM sluice.users WHERE (created_at, id) > "
+                        USER_KEY " ORDER BY created_at, id LIMIT $3::int",
+                        3, params);
     return db_query(r->db, r->a, eb, res,
                     "SELECT " USER_COLS " FROM sluice.users"
-                    " WHERE $1::uuid IS NULL OR (created_at, id) < (SELECT created_at, id"
-                    " FROM sluice.users WHERE id = $1::uuid)"
-                    " ORDER BY created_at DESC, id DESC LIMIT $2::int",
-                    2, (const char *[]){after, lim});
+                    " WHERE $2::uuid IS NULL OR (created_at, id) < " USER_KEY
+                    " ORDER BY created_at DESC, id DESC LIMIT $3::int",
+                    3, params);
+#undef USER_KEY
+}
+
+/* An API cursor is (created_at, id) of the last user of the page before. */
+static int cursor_ok(const char *const *f)
+{
+    return params_timestamp(f[0]) && uuid_valid(f[1]);
 }
 
 /* --- pages -------------------------------------------------------------------------- */
@@ -344,7 +357,8 @@ void h_users_list(request *r)
     }
     sl_errbuf eb = {0};
     PGresult *res;
-    sl_err e = list_users(r, after, before, USERS_PAGE, &res, &eb);
+    sl_err e = list_users(r, NULL, before ? before : after, before != NULL, USERS_PAGE, &res,
+                          &eb);
     if (e) {
         web_db_error(r, e, &eb);
         return;
@@ -695,49 +709,35 @@ void h_user_activate(request *r)
 
 void h_api_users_list(request *r)
 {
-    const char *lim = http_query(r, "limit");
-    const char *after = http_query(r, "after");
-    long long limit = API_LIMIT_DEFAULT;
+    static const char *const declared[] = {"limit", "cursor", NULL};
     json_t *errors = json_object();
-    if (lim && !params_int(lim, 1, API_LIMIT_MAX, &limit))
-        page_field_error(errors, "limit", "must be an integer from 1 to 200");
-    if (after && !uuid_valid(after))
-        page_field_error(errors, "after", "must be the id of a user (a cursor from `next`)");
-    sl_errbuf eb = {0};
-    PGresult *res;
-    if (after && json_object_size(errors) == 0) {
-        sl_err e = db_query(r->db, r->a, &eb, &res, "SELECT 1 FROM sluice.users WHERE id = $1",
-                            1, (const char *[]){after});
-        if (e) {
-            json_decref(errors);
-            web_db_error(r, e, &eb);
-            return;
-        }
-        if (PQntuples(res) == 0)
-            page_field_error(errors, "after", "no user has this id");
-    }
+    params_undeclared(r, declared, errors);
+    long long limit;
+    const char *key[2];
+    params_page(r, 2, cursor_ok, key, &limit, errors);
     if (json_object_size(errors) > 0) {
         http_problem(r, 422, "invalid query parameters", errors);
         return;
     }
     json_decref(errors);
-    sl_err e = list_users(r, after, NULL, (int)limit, &res, &eb);
+    sl_errbuf eb = {0};
+    PGresult *res;
+    sl_err e = list_users(r, key[0], key[1], 0, (int)limit, &res, &eb);
     if (e) {
         web_db_error(r, e, &eb);
         return;
     }
     int n = PQntuples(res);
-    int more = n > limit;
-    if (more)
-        n = (int)limit;
     json_t *items = json_array();
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, user_api_json(res, i));
-    json_t *body = json_object();
-    json_object_set_new(body, "items", items);
-    json_object_set_new(body, "next",
-                        more ? json_string(PQgetvalue(res, n - 1, C_ID)) : json_null());
-    http_send_json(r, 200, body);
+    const char *next = NULL;
+    if (n > limit) {
+        int last = (int)limit - 1;
+        next = params_cursor_make(r->a, 2, (const char *[]){PQgetvalue(res, last, C_KEY_AT),
+                                                            PQgetvalue(res, last, C_ID)});
+    }
+    http_send_json(r, 200, params_page_json(items, next));
 }
 
 void h_api_user_get(request *r)

@@ -1,8 +1,8 @@
 /* check_users.c - unit tests for the input rules of app/web/users.c: roles,
  * names and passwords (static functions, so the .c is included; the
  * library's users.o is then never pulled in, because this object already
- * defines every symbol it would provide). Email shape and UTF-8 length are
- * params.c's and tested in check_params.c. */
+ * defines every symbol it would provide), and the API list's cursor check.
+ * Email shape and UTF-8 length are params.c's and tested in check_params.c. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +100,50 @@ START_TEST(test_name)
 }
 END_TEST
 
+/* API cursors: (created_at at full precision, id), made by the list and
+ * read back by params_page with cursor_ok as the check. */
+START_TEST(test_cursor)
+{
+    arena *a = arena_new(0);
+    const char *id = "0b6f4c1e-3a2d-4f5e-8a9b-0c1d2e3f4a5b";
+    const char *good = params_cursor_make(a, 2, (const char *[]){"2024-05-31T12:34:56.123456Z",
+                                                                 id});
+    const char *f[2];
+    ck_assert_int_eq(params_cursor_parse(a, good, 2, f), 1);
+    ck_assert_int_eq(cursor_ok(f), 1);
+    ck_assert_str_eq(f[0], "2024-05-31T12:34:56.123456Z");
+    ck_assert_str_eq(f[1], id);
+
+    static const char *const bad[][2] = {
+        {"2024-05-31T12:34:56.123456Z", "not-a-uuid"},
+        {"yesterday", "0b6f4c1e-3a2d-4f5e-8a9b-0c1d2e3f4a5b"},
+        {"2024-05-31 12:34:56", "0b6f4c1e-3a2d-4f5e-8a9b-0c1d2e3f4a5b"},
+        {"2024-02-30T00:00:00Z", "0b6f4c1e-3a2d-4f5e-8a9b-0c1d2e3f4a5b"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(cursor_ok(bad[i]) == 0, "case %zu accepted", i);
+
+    /* Through the request: a good cursor sets the key, a refused one is a field error. */
+    request r;
+    memset(&r, 0, sizeof r);
+    r.a = a;
+    json_t *errors = json_object();
+    long long limit;
+    const char *key[2];
+    r.query = arena_printf(a, "cursor=%s&limit=7", good);
+    ck_assert_int_eq(params_page(&r, 2, cursor_ok, key, &limit, errors), 1);
+    ck_assert_str_eq(key[1], id);
+    ck_assert_int_eq(limit, 7);
+    r.query = arena_printf(a, "cursor=%s",
+                           params_cursor_make(a, 2, (const char *[]){"now", id}));
+    ck_assert_int_eq(params_page(&r, 2, cursor_ok, key, &limit, errors), 0);
+    ck_assert_ptr_nonnull(json_object_get(errors, "cursor"));
+    ck_assert_ptr_null(key[0]);
+    json_decref(errors);
+    arena_free(a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("users");
@@ -107,6 +151,7 @@ int main(void)
     tcase_add_test(tc, test_roles);
     tcase_add_test(tc, test_password);
     tcase_add_test(tc, test_name);
+    tcase_add_test(tc, test_cursor);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
