@@ -141,6 +141,24 @@ api() {
 }
 jv() { h_json "$1" <<< "$H_BODY" || true; }
 
+# walk TOKEN TEMPLATE PATH_WITH_QUERY: follow next_cursor from PATH until null, each page
+# checked against TEMPLATE's documented 200; WALK_IDS gets every item id, one a line.
+walk() {
+    local tok=$1 tmpl=$2 path=$3 next pages=0
+    WALK_IDS=""
+    while :; do
+        api "$tok" GET "$path${next:+&cursor=$next}"
+        expect 200 GET "$tmpl"
+        [ "$H_STATUS" = 200 ] || break
+        pages=$((pages + 1))
+        WALK_IDS+=$(node -e 'for (const i of JSON.parse(require("fs").readFileSync(0, "utf8"))
+            .items) console.log(i.id)' <<< "$H_BODY")$'\n'
+        next=$(jv next_cursor)
+        [ "$next" != null ] && [ "$pages" -lt 50 ] || break
+    done
+    WALK_IDS=$(sed '/^$/d' <<< "$WALK_IDS")
+}
+
 sluice_cli() {
     SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT \
         "$H_ROOT/bin/sluice" "$@"
@@ -163,6 +181,15 @@ api "$T" GET /api/v1/users
 expect 200 GET /api/v1/users
 api "$T" GET "/api/v1/users?limit=0"
 expect 422 GET /api/v1/users
+api "$T" GET "/api/v1/users?after=$ME"
+expect 422 GET /api/v1/users
+api "$T" GET "/api/v1/users?cursor=$ME"
+expect 422 GET /api/v1/users
+h_psql "INSERT INTO sluice.users (email) VALUES ('u1@example.com'), ('u2@example.com')" \
+    > /dev/null
+walk "$T" /api/v1/users "/api/v1/users?limit=1"
+assert_eq "users: next_cursor walks every user once, newest first" \
+    "$(h_psql "SELECT id FROM sluice.users ORDER BY created_at DESC, id DESC")" "$WALK_IDS"
 api "$T" GET "/api/v1/users/$ME"
 expect 200 GET "/api/v1/users/{id}"
 api "$T" GET /api/v1/users/not-a-uuid
@@ -182,8 +209,18 @@ api "$T" GET /api/v1/tokens
 expect 200 GET /api/v1/tokens
 api "$T" GET "/api/v1/tokens?bogus=1"
 expect 422 GET /api/v1/tokens
+api "$T" GET "/api/v1/tokens?before=$TOK_ID"
+expect 422 GET /api/v1/tokens
+walk "$T" /api/v1/tokens "/api/v1/tokens?limit=1"
+assert_eq "tokens: next_cursor walks every token once, newest first" \
+    "$(h_psql "SELECT id FROM sluice.api_tokens ORDER BY created_at DESC, id DESC")" "$WALK_IDS"
 api "$T" GET /api/v1/tokens/all
 expect 200 GET /api/v1/tokens/all
+walk "$T" /api/v1/tokens/all "/api/v1/tokens/all?limit=1"
+assert_eq "all tokens: next_cursor walks every token once" \
+    "$(h_psql "SELECT id FROM sluice.api_tokens ORDER BY created_at DESC, id DESC")" "$WALK_IDS"
+api "$T" GET "/api/v1/tokens/all?cursor=x"
+expect 422 GET /api/v1/tokens/all
 api "$T" DELETE "/api/v1/tokens/$TOK_ID"
 expect 204 DELETE "/api/v1/tokens/{id}"
 api "$T" DELETE /api/v1/tokens/00000000-0000-0000-0000-000000000000
@@ -192,6 +229,12 @@ api "$T" GET "/api/v1/audit?limit=5&action=token."
 expect 200 GET /api/v1/audit
 api "$T" GET "/api/v1/audit?from=2024-02-30"
 expect 422 GET /api/v1/audit
+api "$T" GET "/api/v1/audit?before=1"
+expect 422 GET /api/v1/audit
+walk "$T" /api/v1/audit "/api/v1/audit?action=token.&limit=1"
+assert_eq "audit: next_cursor walks every matching entry once, newest first" \
+    "$(h_psql "SELECT id FROM sluice.audit_log WHERE action LIKE 'token.%' ORDER BY id DESC")" \
+    "$WALK_IDS"
 
 # --- sources and destinations -----------------------------------------------------------
 

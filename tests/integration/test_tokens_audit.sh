@@ -4,7 +4,8 @@
 # form's CSRF token, create a token on the page (shown once, only its hash
 # stored), use it as a bearer token on the API (never on pages), revoke and
 # expire it, viewer vs admin rules, CSRF on JSON calls made with a cookie,
-# audit filters and keyset pagination that visits every row exactly once.
+# audit filters, and keyset pagination that visits every row exactly once
+# (the API's ?limit= / ?cursor= -> {items, next_cursor}; the pages' links).
 set -euo pipefail
 . "$(dirname "$0")/../lib/harness.sh"
 
@@ -307,11 +308,13 @@ assert_status "$H_URL/api/v1/audit?action=test.date&from=2023-03-02" 200 "${AUTH
 assert_eq "from only" "3" "$(jsq 'd.items.map(i => i.object_id).join(",")' <<< "$H_BODY")"
 assert_status "$H_URL/api/v1/audit?action=test.date&to=2023-02-28" 200 "${AUTH[@]}"
 assert_eq "to only" "0" "$(jsq 'd.items.map(i => i.object_id).join(",")' <<< "$H_BODY")"
-assert_status "$H_URL/api/v1/audit?from=2023-02-30&to=soon&limit=0&before=x&colour=red" 422 \
-    "${AUTH[@]}"
+assert_status "$H_URL/api/v1/audit?from=2023-02-30&to=soon&limit=0&cursor=x&before=1&colour=red" \
+    422 "${AUTH[@]}"
 assert_contains "bad params are problem+json" "$(h_header Content-Type)" "application/problem+json"
-assert_eq "per-field errors" "before,colour,from,limit,to" \
+assert_eq "per-field errors (before is not the API's)" "before,colour,cursor,from,limit,to" \
     "$(jsq 'Object.keys(d.errors).sort().join(",")' <<< "$H_BODY")"
+assert_eq "before is an unknown parameter" "unknown parameter" \
+    "$(jsq d.errors.before <<< "$H_BODY")"
 assert_status "$H_URL/api/v1/audit?from=2023-03-05&to=2023-03-01" 422 "${AUTH[@]}"
 assert_status "$H_URL/api/v1/audit?from=%ZZ" 422 "${AUTH[@]}"
 assert_contains "an undecodable value is refused, not ignored" "$H_BODY" '"from"'
@@ -339,19 +342,48 @@ h_psql "INSERT INTO sluice.audit_log (actor_email, action, object_type, object_i
     SELECT 'pager@example.com', 'test.page', 'n', g::text FROM generate_series(1, 123) g" > /dev/null
 want=$(h_psql "SELECT id FROM sluice.audit_log WHERE action = 'test.page' ORDER BY id DESC")
 
-# API: follow next_before until null.
-got="" url="$H_URL/api/v1/audit?action=test.page&limit=50" pages=0
-while :; do
-    h_get "$url" "${AUTH[@]}"
-    [ "$H_STATUS" = 200 ] || break
-    pages=$((pages + 1))
-    got+=$(jsq 'd.items.map(i => i.id).join("\n")' <<< "$H_BODY")$'\n'
-    next=$(jsq 'd.next_before === null ? "" : d.next_before' <<< "$H_BODY")
-    [ -n "$next" ] && [ "$pages" -lt 10 ] || break
-    url="$H_URL/api/v1/audit?action=test.page&limit=50&before=$next"
+# walk_api URL_WITH_QUERY [curl args]: follow next_cursor until null; WALK_IDS gets
+# every item's id (one a line), WALK_PAGES the pages, WALK_SIZES their sizes.
+walk_api() {
+    local base=$1 url=$1 next
+    shift
+    WALK_IDS="" WALK_PAGES=0 WALK_SIZES=""
+    while :; do
+        h_get "$url" "$@"
+        if [ "$H_STATUS" != 200 ]; then
+            fail "walk: GET ${url#"$H_URL"} -> 200" "got $H_STATUS: ${H_BODY:0:200}"
+            break
+        fi
+        WALK_PAGES=$((WALK_PAGES + 1))
+        WALK_IDS+=$(jsq 'd.items.map(i => i.id).join("\n")' <<< "$H_BODY")$'\n'
+        WALK_SIZES+="$(jsq 'd.items.length' <<< "$H_BODY") "
+        next=$(jsq 'd.next_cursor === null ? "" : d.next_cursor' <<< "$H_BODY")
+        [ -n "$next" ] && [ "$WALK_PAGES" -lt 100 ] || break
+        url="$base&cursor=$next"
+    done
+    WALK_IDS=$(printf '%s' "$WALK_IDS" | sed '/^$/d')
+}
+
+# API: follow next_cursor until null.
+walk_api "$H_URL/api/v1/audit?action=test.page&limit=50" "${AUTH[@]}"
+assert_eq "API: 3 pages of 50/50/23" "50 50 23 " "$WALK_SIZES"
+assert_eq "API: the cursor walks every row exactly once, newest first" "$want" "$WALK_IDS"
+h_get "$H_URL/api/v1/audit?action=test.page&limit=123" "${AUTH[@]}"
+assert_eq "API: the last page's next_cursor is null" "123|null" \
+    "$(jsq 'd.items.length + "|" + d.next_cursor' <<< "$H_BODY")"
+h_get "$H_URL/api/v1/audit?action=test.page&limit=122" "${AUTH[@]}"
+LAST=$(jsq d.next_cursor <<< "$H_BODY")
+assert_true "next_cursor is opaque and URL-safe" grep -Eq '^[A-Za-z0-9_-]+$' <<< "$LAST"
+h_get "$H_URL/api/v1/audit?action=test.page&cursor=$LAST" "${AUTH[@]}"
+assert_eq "API: a cursor keeps its place; the default limit applies" \
+    "$(tail -n 1 <<< "$want")|null" \
+    "$(jsq 'd.items.map(i => i.id).join(",") + "|" + d.next_cursor' <<< "$H_BODY")"
+OLDEST=$(tail -n 1 <<< "$want")
+FORGED=$(printf 'x%s' "$OLDEST" | base64 -w0 | tr '+/' '-_' | tr -d '=')
+for q in "cursor=$OLDEST" "cursor=" "cursor=$LAST%3D" "cursor=$FORGED" "cursor=%ZZ" \
+    "before=$OLDEST" "limit=0" "limit=201" "limit=x"; do
+    assert_status "$H_URL/api/v1/audit?action=test.page&$q" 422 "${AUTH[@]}"
 done
-assert_eq "API: 3 pages of 50/50/23" 3 "$pages"
-assert_eq "API: before walks every row exactly once, newest first" "$want" "$(printf '%s' "$got" | sed '/^$/d')"
 
 # Page: follow the Older links, which keep the filters.
 got="" url="$H_URL/audit?action=test.page" pages=0 links=""
@@ -375,5 +407,65 @@ h_get "$H_URL$newer" -b "$VIEWER_JAR"
 assert_eq "Newer from the last page shows the 50 entries before it" \
     "$(printf '%s\n' "$want" | sed -n '51,100p')" \
     "$(printf '%s' "$H_BODY" | sed -n 's/.*<tr data-id="\([0-9]*\)">.*/\1/p')"
+
+# Tokens: 60 more for the admin and 5 for the viewer; 6 of the admin's share one
+# created_at (the id breaks the tie) and 2 sit a microsecond either side of it, so
+# cursors must keep full precision.
+h_psql "INSERT INTO sluice.api_tokens (user_id, name, token_hash, prefix, created_at)
+    SELECT u.id, 'bulk ' || g, decode(md5('bulk' || g), 'hex'), 'slu_bulk' || g,
+           CASE WHEN g <= 6 THEN timestamptz '2020-01-01 00:00:00.000001Z'
+                WHEN g = 7 THEN timestamptz '2020-01-01 00:00:00Z'
+                WHEN g = 8 THEN timestamptz '2020-01-01 00:00:00.000002Z'
+                ELSE now() - g * interval '1 hour' END
+    FROM sluice.users u, generate_series(1, 60) g WHERE u.email = 'admin@example.com';
+    INSERT INTO sluice.api_tokens (user_id, name, token_hash, prefix, created_at)
+    SELECT u.id, 'vbulk ' || g, decode(md5('vbulk' || g), 'hex'), 'slu_vbulk' || g,
+           timestamptz '2020-01-01 00:00:00.000001Z'
+    FROM sluice.users u, generate_series(1, 5) g WHERE u.email = 'viewer@example.com'" \
+    > /dev/null
+tokens_in_order() { # [EMAIL]: token ids newest first, everyone's without EMAIL
+    h_psql "SELECT t.id FROM sluice.api_tokens t JOIN sluice.users u ON u.id = t.user_id
+        WHERE '${1:-}' = '' OR u.email = '${1:-}' ORDER BY t.created_at DESC, t.id DESC"
+}
+ADMIN_N=$(tokens_in_order admin@example.com | wc -l)
+ALL_N=$(tokens_in_order | wc -l)
+assert_true "the admin has more than 60 tokens" test "$ADMIN_N" -gt 60
+walk_api "$H_URL/api/v1/tokens?limit=7" "${AUTH[@]}"
+assert_eq "own tokens, limit=7: every one exactly once, newest first" \
+    "$(tokens_in_order admin@example.com)" "$WALK_IDS"
+assert_eq "own tokens, limit=7: ceil($ADMIN_N / 7) pages" $(((ADMIN_N + 6) / 7)) "$WALK_PAGES"
+walk_api "$H_URL/api/v1/tokens?limit=50" "${AUTH[@]}"
+assert_eq "own tokens, limit=50: pages of 50 and the rest" "50 $((ADMIN_N - 50)) " "$WALK_SIZES"
+walk_api "$H_URL/api/v1/tokens/all?limit=4" "${AUTH[@]}"
+assert_eq "all tokens, limit=4: every one exactly once, across owners and ties" \
+    "$(tokens_in_order)" "$WALK_IDS"
+walk_api "$H_URL/api/v1/tokens/all?limit=200" "${AUTH[@]}"
+assert_eq "all tokens, limit=200: one page" "$ALL_N " "$WALK_SIZES"
+# A cursor from everyone's list used on one's own list still means "older than that
+# token" (the newest token is the viewer's, made by the CLI).
+h_get "$H_URL/api/v1/tokens/all?limit=1" "${AUTH[@]}"
+assert_eq "the newest token comes first" "$(tokens_in_order | head -n 1)|from cli" \
+    "$(jsq 'd.items[0].id + "|" + d.items[0].name' <<< "$H_BODY")"
+TCUR=$(jsq d.next_cursor <<< "$H_BODY")
+assert_true "token next_cursor is opaque and URL-safe" grep -Eq '^[A-Za-z0-9_-]+$' <<< "$TCUR"
+assert_status "$H_URL/api/v1/tokens?cursor=$TCUR&limit=200" 200 "${AUTH[@]}"
+assert_eq "own list after the viewer's newest token: the admin's older ones" \
+    "$(h_psql "SELECT t.id FROM sluice.api_tokens t, sluice.api_tokens n
+        WHERE n.name = 'from cli' AND t.user_id = (SELECT id FROM sluice.users
+            WHERE email = 'admin@example.com') AND (t.created_at, t.id) < (n.created_at, n.id)
+        ORDER BY t.created_at DESC, t.id DESC")" \
+    "$(jsq 'd.items.map(i => i.id).join("\n")' <<< "$H_BODY")"
+NEWEST_ID=$(tokens_in_order | head -n 1)
+TFORGED=$(printf '2020-02-30T00:00:00Z\n%s' "$NEWEST_ID" | base64 -w0 | tr '+/' '-_' | tr -d '=')
+for path in /api/v1/tokens /api/v1/tokens/all; do
+    for q in "cursor=$NEWEST_ID" "cursor=nope" "cursor=" "cursor=$TFORGED" "before=$NEWEST_ID" \
+        "limit=0" "limit=201" "colour=red"; do
+        assert_status "$H_URL$path?$q" 422 "${AUTH[@]}"
+    done
+done
+assert_status "$H_URL/api/v1/tokens?limit=0&cursor=nope&before=x" 422 "${AUTH[@]}"
+assert_eq "tokens: an error per bad or undeclared parameter" "before,cursor,limit" \
+    "$(jsq 'Object.keys(d.errors).sort().join(",")' <<< "$H_BODY")"
+assert_contains "tokens: 422 is problem+json" "$(h_header Content-Type)" "application/problem+json"
 
 h_done

@@ -371,32 +371,77 @@ assert_contains "users API is JSON" "$(h_header Content-Type)" application/json
 assert_eq "three users" 3 "$(h_json items <<< "$H_BODY" | node -e \
     'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).length)')"
 assert_eq "newest first" vee@example.com "$(h_json items.0.email <<< "$H_BODY" || true)"
-assert_eq "no next page" null "$(h_json next <<< "$H_BODY" || true)"
+assert_eq "no next page" null "$(h_json next_cursor <<< "$H_BODY" || true)"
+assert_eq "a list answers items and next_cursor only" "items,next_cursor" \
+    "$(node -e 'console.log(Object.keys(JSON.parse(require("fs").readFileSync(0, "utf8")))
+        .sort().join(","))' <<< "$H_BODY")"
 assert_lacks "no password_hash in the list" "$H_BODY" password
 assert_eq "active is a boolean" true "$(h_json items.0.active <<< "$H_BODY" || true)"
 
-# Walk with limit=1: three pages, three distinct ids, the last next is null.
-ids="" cursor="" pages=0
-while :; do
-    page "$JA" "/api/v1/users?limit=1${cursor:+&after=$cursor}"
-    [ "$H_STATUS" = 200 ] || break
-    ids+="$(h_json items.0.id <<< "$H_BODY") "
-    pages=$((pages + 1))
-    cursor=$(h_json next <<< "$H_BODY")
-    if [ "$cursor" = null ] || [ "$pages" -ge 10 ]; then break; fi
-done
-assert_eq "limit=1 walks three pages" 3 "$pages"
-assert_eq "pages hold distinct users" 3 "$(tr ' ' '\n' <<< "$ids" | grep -c . | tr -d ' ')"
-assert_eq "the walk ends at the oldest (the admin)" "$ADMIN_ID" "$(awk '{print $3}' <<< "$ids")"
+# api_walk LIMIT [QUERY]: follow next_cursor from the first page with ?limit=LIMIT;
+# WALK_IDS gets every id (one a line), WALK_PAGES the pages, WALK_SIZES their sizes.
+api_walk() {
+    local cursor="" q
+    WALK_IDS="" WALK_PAGES=0 WALK_SIZES=""
+    while :; do
+        q="limit=$1${2:+&$2}${cursor:+&cursor=$cursor}"
+        page "$JA" "/api/v1/users?$q"
+        if [ "$H_STATUS" != 200 ]; then
+            fail "walk: GET /api/v1/users?$q -> 200" "got $H_STATUS: ${H_BODY:0:200}"
+            break
+        fi
+        WALK_IDS+=$(node -e 'for (const u of JSON.parse(require("fs").readFileSync(0, "utf8"))
+            .items) console.log(u.id)' <<< "$H_BODY")$'\n'
+        WALK_SIZES+="$(h_json items <<< "$H_BODY" | node -e \
+            'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).length)') "
+        WALK_PAGES=$((WALK_PAGES + 1))
+        cursor=$(h_json next_cursor <<< "$H_BODY")
+        if [ "$cursor" = null ] || [ "$WALK_PAGES" -ge 100 ]; then break; fi
+    done
+    WALK_IDS=$(sed '/^$/d' <<< "$WALK_IDS")
+}
+users_in_order() {
+    h_psql "SELECT id FROM sluice.users ORDER BY created_at DESC, id DESC"
+}
 
-for q in "limit=0" "limit=201" "limit=abc" "limit=" "after=nope" \
-    "after=00000000-0000-4000-8000-000000000000"; do
+# Walk with limit=1: three pages, each user once, newest first, the last next_cursor null.
+api_walk 1
+assert_eq "limit=1 walks three pages" 3 "$WALK_PAGES"
+assert_eq "limit=1: every user exactly once, newest first" "$(users_in_order)" "$WALK_IDS"
+assert_eq "the walk ends at the oldest (the admin)" "$ADMIN_ID" "$(tail -n 1 <<< "$WALK_IDS")"
+api_walk 2
+assert_eq "limit=2: pages of 2 and 1" "2 1 " "$WALK_SIZES"
+assert_eq "limit=2: every user exactly once" "$(users_in_order)" "$WALK_IDS"
+
+page "$JA" "/api/v1/users?limit=1"
+FIRST_CURSOR=$(h_json next_cursor <<< "$H_BODY" || true)
+if [[ $FIRST_CURSOR =~ ^[A-Za-z0-9_-]+$ ]]; then
+    ok "next_cursor is an opaque URL-safe string"
+else
+    fail "next_cursor is an opaque URL-safe string" "got '$FIRST_CURSOR'"
+fi
+page "$JA" "/api/v1/users?cursor=$FIRST_CURSOR"
+assert_eq "a cursor without limit: the default page size, after the first user" 2 \
+    "$(h_json items <<< "$H_BODY" | node -e \
+        'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).length)')"
+
+# A cursor is only what the server made: a user id, garbage, padding, or a forged
+# cursor with a bad key is 422, and so is any parameter the API does not declare
+# (after= was the old cursor).
+FORGED=$(printf 'yesterday\n%s' "$ADMIN_ID" | base64 -w0 | tr '+/' '-_' | tr -d '=')
+for q in "limit=0" "limit=201" "limit=abc" "limit=" "cursor=" "cursor=nope" \
+    "cursor=$ADMIN_ID" "cursor=$FIRST_CURSOR%3D" "cursor=$FORGED" "cursor=%ZZ" \
+    "after=$ADMIN_ID" "colour=red" "limit=5&sort=email"; do
     page "$JA" "/api/v1/users?$q"
     assert_eq "GET /api/v1/users?$q -> 422" 422 "$H_STATUS"
 done
 assert_contains "422 is problem+json" "$(h_header Content-Type)" application/problem+json
 page "$JA" "/api/v1/users?limit=abc"
 assert_contains "422 names the field" "$(h_json errors <<< "$H_BODY" || true)" '"limit"'
+page "$JA" "/api/v1/users?limit=0&cursor=nope&after=x&colour=red"
+assert_eq "422 has an error per bad or undeclared parameter" "after,colour,cursor,limit" \
+    "$(node -e 'console.log(Object.keys(JSON.parse(require("fs").readFileSync(0, "utf8")).errors)
+        .sort().join(","))' <<< "$H_BODY")"
 
 page "$JA" "/api/v1/users/$ED_ID"
 assert_eq "GET /api/v1/users/{id} -> 200" 200 "$H_STATUS"
@@ -444,5 +489,22 @@ page "$JA" "/users?after=$oldest"
 assert_contains "past the end: empty state" "$H_BODY" 'class="empty"'
 page "$JA" "/users?after=nope"
 assert_eq "malformed cursor -> 400" 400 "$H_STATUS"
+
+# The API walks all 63 users; 6 more share one created_at (the id breaks the tie)
+# and 2 differ from them by a microsecond, so the cursor must keep full precision.
+h_psql "INSERT INTO sluice.users (email, created_at)
+        SELECT 'tie' || i || '@example.com', timestamptz '2020-01-01 00:00:00.000001Z'
+        FROM generate_series(1, 6) i
+        UNION ALL SELECT 'tick' || i || '@example.com',
+               timestamptz '2020-01-01 00:00:00Z' + i * interval '1 microsecond' * 2
+        FROM generate_series(0, 1) i" > /dev/null
+api_walk 50
+assert_eq "limit=50 over 71 users: 50 and 21" "50 21 " "$WALK_SIZES"
+assert_eq "every user exactly once, in (created_at, id) order" "$(users_in_order)" "$WALK_IDS"
+api_walk 3
+assert_eq "limit=3 over 71 users: 24 pages" 24 "$WALK_PAGES"
+assert_eq "limit=3: every user exactly once across the ties" "$(users_in_order)" "$WALK_IDS"
+api_walk 200
+assert_eq "limit=200: one page" "71 " "$WALK_SIZES"
 
 h_done
