@@ -533,6 +533,15 @@ report() {
     echo
     echo "Peak RSS is $rss_how of the \`sluice\` process."
     echo
+    echo "## Every repetition (seconds; req/s for the web)"
+    echo
+    echo "- (a) psql pipe: ${A_TIMES[*]}"
+    echo "- (b) sluice sync --full-refresh: ${B_TIMES[*]:--}"
+    echo "- (c) pgloader: ${C_TIMES[*]:--}"
+    echo "- (d) sluice sync, changed rows: ${D_TIMES[*]:--}"
+    echo "- (d) psql pipe, changed rows: ${D_BASE[*]:--}"
+    echo "- (f) /healthz: ${HZ[*]}; static: ${ST[*]}"
+    echo
     echo "## Web"
     echo
     row measurement median min ratio ""
