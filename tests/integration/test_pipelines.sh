@@ -616,6 +616,19 @@ PN=$(jget id)
 assert_eq "201 Location" "/api/v1/pipelines/$PN" "$(h_header Location)"
 assert_true "201 ETag" grep -Eq '^"1-[0-9a-f]{20}"$' <<< "$(h_header ETag)"
 assert_eq "201 uses the default destination" warehouse "$(jget destination_name)"
+EN=$(h_header ETag)
+# Four clients with the same ETag at the same moment: the row lock lets one win.
+RACERS=()
+for i in 1 2 3 4; do
+    curl -s -o /dev/null -w '%{http_code}\n' -X PATCH -H "Authorization: Bearer $ED_TOKEN" \
+        -H 'Content-Type: application/json' -H "If-Match: $EN" \
+        -d "{\"description\": \"racer $i\"}" "$H_URL/api/v1/pipelines/$PN" > "$H_TMP/race.$i" &
+    RACERS+=($!)
+done
+wait "${RACERS[@]}" # only these: the stack's processes are children of this shell too
+assert_eq "racing PATCHes: one 200, three 412" '200 412 412 412' \
+    "$(cat "$H_TMP"/race.* | sort | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "racing PATCHes: one new version" 2 "$(nversions "$PN")"
 api GET "/api/v1/pipelines/$PG" "$ED_TOKEN"
 api DELETE "/api/v1/pipelines/$PG" "$ED_TOKEN"
 assert_eq "API DELETE without If-Match -> 428" 428 "$H_STATUS"
