@@ -34,6 +34,13 @@ static const char *qname(arena *a, const char *schema, const char *name)
     return arena_printf(a, "%s.%s", db_quote_ident(a, schema), db_quote_ident(a, name));
 }
 
+sl_err pgd_session(db *dst, sl_errbuf *eb)
+{
+    return exec(dst, eb, "SELECT set_config('work_mem', '64MB', false),"
+                         " set_config('temp_buffers', '64MB', false),"
+                         " set_config('maintenance_work_mem', '256MB', false)");
+}
+
 void pgd_names(arena *a, tsync *t)
 {
     const pl_config *cfg = t->cfg;

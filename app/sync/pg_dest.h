@@ -16,6 +16,12 @@ typedef struct {
     const char **retyped, **retyped_from, **retyped_to;
 } pgd_drift;
 
+/* Settings for the destination session, on top of pgx_connect's: memory
+ * for sorting a chunk (work_mem), the temporary load table (temp_buffers)
+ * and building a shadow's indexes (maintenance_work_mem). Before any
+ * temporary table is used. */
+sl_err pgd_session(db *dst, sl_errbuf *eb);
+
 /* Fill t's destination names (q_schema, q_target, q_shadow, q_tmp, q_raw
  * when raw, q_state, q_dead, q_cols, hash_expr) from its configuration and
  * source columns. Needs t->cfg, t->pt, t->cols. */

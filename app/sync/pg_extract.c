@@ -17,8 +17,9 @@
 
 #include "sbuf.h"
 
-/* Extractions the planner expects to be smaller than this are counted
- * exactly (in the snapshot) for the progress estimate. */
+/* Tables (or, when their size is unknown, extractions) smaller than this
+ * are counted exactly, in the snapshot, for the progress estimate; bigger
+ * ones get the statistics' or the planner's figure. */
 #define EXACT_COUNT_BELOW 200000
 
 static const char SESSION_SQL[] =
@@ -203,10 +204,13 @@ const char *pgx_where(arena *a, const tsync *t, const char *from)
     const char *col = db_quote_ident(a, t->cols[t->wm].name);
     const char *lit = db_quote_literal(a, from);
     const char *type = t->cols[t->wm].dest_type;
+    /* a NOT NULL column needs no IS NULL arm (which would cost the plan
+     * its plain ordered index range scan) */
+    const char *nulls = t->cols[t->wm].notnull ? "" : arena_printf(a, " OR %s IS NULL", col);
     if (t->wm_temporal && t->pt->lookback_seconds > 0)
-        return arena_printf(a, " WHERE (%s >= %s::%s - interval '%ld seconds' OR %s IS NULL)",
-                            col, lit, type, t->pt->lookback_seconds, col);
-    return arena_printf(a, " WHERE (%s >= %s::%s OR %s IS NULL)", col, lit, type, col);
+        return arena_printf(a, " WHERE (%s >= %s::%s - interval '%ld seconds'%s)", col, lit,
+                            type, t->pt->lookback_seconds, nulls);
+    return arena_printf(a, " WHERE (%s >= %s::%s%s)", col, lit, type, nulls);
 }
 
 /* rows: the planner's estimate from EXPLAIN (FORMAT JSON), or -1. */
@@ -224,10 +228,15 @@ static long long explain_rows(db *src, arena *a, const char *select)
 long long pgx_estimate(db *src, arena *a, const tsync *t, const char *where)
 {
     long long est = t->est_rows;
-    if (*where || est < 0)
-        est = explain_rows(src, a, arena_printf(a, "SELECT 1 FROM %s%s", t->q_source, where));
-    if (est >= EXACT_COUNT_BELOW)
+    if (est < 0 || (*where && est >= EXACT_COUNT_BELOW)) {
+        /* a big table's slice (or an unknown size): the planner's guess */
+        long long plan = explain_rows(src, a, arena_printf(a, "SELECT 1 FROM %s%s",
+                                                           t->q_source, where));
+        if (plan >= EXACT_COUNT_BELOW || est >= EXACT_COUNT_BELOW)
+            return plan;
+    } else if (est >= EXACT_COUNT_BELOW) {
         return est;
+    }
     char *count = NULL;
     sl_errbuf ignore;
     if (db_query_value(src, a, &ignore, &count,

@@ -33,8 +33,10 @@ sl_err pgx_pick_watermark(tsync *t, sl_errbuf *eb);
 sl_err pgx_max_watermark(db *src, arena *a, const tsync *t, char **out, sl_errbuf *eb);
 
 /* The WHERE clause (with its leading " WHERE") that reads rows whose
- * watermark is at least from (minus the lookback for temporal types), plus
- * the rows whose watermark is NULL; "" when from is NULL (read all). */
+ * watermark is at least from (minus the lookback for temporal types; an
+ * integer watermark has no lookback), plus the rows whose watermark is
+ * NULL (none when the column is NOT NULL); "" when from is NULL (read
+ * all). */
 const char *pgx_where(arena *a, const tsync *t, const char *from);
 
 /* How many rows the extraction will give, roughly: the exact count for

@@ -275,65 +275,123 @@ static void count_nulls(pgl_loader *l)
     PQclear(r);
 }
 
-/* Rows [lo, hi) into the table, once. */
-static sl_err attempt(pgl_loader *l, const pgl_chunk *c, int lo, int hi, int depth,
-                      sl_errbuf *eb)
-{
-    sl_err e = copy_rows(l->dst, l->copy_sql, c, lo, hi, eb);
-    if (e != SL_OK || !l->merge_sql)
-        return e;
-    if (depth == 0 && l->nulls_sql)
-        count_nulls(l);
-    e = db_exec(l->dst, eb, l->merge_sql, 0, NULL);
-    if (e == SL_OK && depth > 0) /* the next attempt starts from an empty table */
-        e = db_exec(l->dst, eb, "TRUNCATE pg_temp._sluice_load", 0, NULL);
-    return e;
-}
-
 static sl_err exec(db *d, sl_errbuf *eb, const char *sql)
 {
     return db_exec(d, eb, sql, 0, NULL);
 }
 
-/* Rows [lo, hi) under a savepoint; on a data error, halves, down to single
- * rows that are marked failed. */
-static sl_err load_range(pgl_loader *l, pgl_chunk *c, int lo, int hi, int depth, sl_errbuf *eb)
+/* After the rows of an attempt are in: the NULL counts and the merge. */
+static sl_err merge(pgl_loader *l, int depth, sl_errbuf *eb)
 {
-    sl_err e = exec(l->dst, eb, "SAVEPOINT sluice_chunk");
-    if (e != SL_OK)
-        return e;
-    e = attempt(l, c, lo, hi, depth, eb);
-    if (e == SL_OK)
-        return exec(l->dst, eb, "RELEASE SAVEPOINT sluice_chunk");
+    if (!l->merge_sql)
+        return SL_OK;
+    if (depth == 0 && l->nulls_sql)
+        count_nulls(l);
+    sl_err e = db_exec(l->dst, eb, l->merge_sql, 0, NULL);
+    if (e == SL_OK && depth > 0) /* the next attempt starts from an empty table */
+        e = db_exec(l->dst, eb, "TRUNCATE pg_temp._sluice_load", 0, NULL);
+    return e;
+}
+
+/* After a failed attempt under the savepoint: back to before it. Returns
+ * SL_OK when the failure was about the data (so splitting may help), with
+ * why the text of it; else the error. */
+static sl_err undo_attempt(pgl_loader *l, pgl_chunk *c, sl_err failure, const char **why,
+                           sl_errbuf *eb)
+{
     char state[6];
     snprintf(state, sizeof state, "%s", db_sqlstate(l->dst));
-    if (e != SL_EDB || !pgl_row_error(state))
-        return e;
-    const char *why = arena_printf(c->a, "%s (SQLSTATE %s)", eb->msg, state);
-    e = exec(l->dst, eb, "ROLLBACK TO SAVEPOINT sluice_chunk");
+    if (failure != SL_EDB || !pgl_row_error(state))
+        return failure;
+    *why = arena_printf(c->a, "%s (SQLSTATE %s)", eb->msg, state);
+    sl_err e = exec(l->dst, eb, "ROLLBACK TO SAVEPOINT sluice_chunk");
     if (e == SL_OK)
         e = exec(l->dst, eb, "RELEASE SAVEPOINT sluice_chunk");
-    if (e != SL_OK)
-        return e;
+    return e;
+}
+
+static sl_err load_range(pgl_loader *l, pgl_chunk *c, int lo, int hi, int depth,
+                         sl_errbuf *eb);
+
+/* Rows [lo, hi) failed together (why): single rows are marked failed,
+ * more are split in halves and tried again. */
+static sl_err split(pgl_loader *l, pgl_chunk *c, int lo, int hi, int depth, const char *why,
+                    sl_errbuf *eb)
+{
     if (hi - lo == 1) {
         c->failed[lo] = 1;
         c->error[lo] = why;
         return SL_OK;
     }
     int mid = lo + (hi - lo) / 2;
-    e = load_range(l, c, lo, mid, depth + 1, eb);
+    sl_err e = load_range(l, c, lo, mid, depth + 1, eb);
     if (e == SL_OK)
         e = load_range(l, c, mid, hi, depth + 1, eb);
     return e;
 }
 
+/* Rows [lo, hi) under a savepoint, sent now; on a data error, split. */
+static sl_err load_range(pgl_loader *l, pgl_chunk *c, int lo, int hi, int depth, sl_errbuf *eb)
+{
+    sl_err e = exec(l->dst, eb, "SAVEPOINT sluice_chunk");
+    if (e != SL_OK)
+        return e;
+    e = copy_rows(l->dst, l->copy_sql, c, lo, hi, eb);
+    if (e == SL_OK)
+        e = merge(l, depth, eb);
+    if (e == SL_OK)
+        return exec(l->dst, eb, "RELEASE SAVEPOINT sluice_chunk");
+    const char *why = NULL;
+    e = undo_attempt(l, c, e, &why, eb);
+    return e == SL_OK ? split(l, c, lo, hi, depth, why, eb) : e;
+}
+
+sl_err pgl_stream_begin(pgl_loader *l, sl_errbuf *eb)
+{
+    sl_err e = exec(l->dst, eb, "SAVEPOINT sluice_chunk");
+    if (e == SL_OK)
+        e = db_copy_in_begin(l->dst, eb, l->copy_sql);
+    l->streaming = e == SL_OK;
+    return e;
+}
+
+sl_err pgl_stream_row(pgl_loader *l, const char *row, size_t len, sl_errbuf *eb)
+{
+    return db_copy_in_put(l->dst, eb, row, len);
+}
+
+void pgl_stream_abort(pgl_loader *l)
+{
+    if (!l->streaming)
+        return;
+    sl_errbuf ignore;
+    db_copy_in_end(l->dst, &ignore, "sluice: the chunk was abandoned");
+    l->streaming = 0;
+}
+
+/* The streamed chunk: finish its COPY and merge; on a data error, split. */
+static sl_err finish_stream(pgl_loader *l, pgl_chunk *c, sl_errbuf *eb)
+{
+    l->streaming = 0;
+    sl_err e = db_copy_in_end(l->dst, eb, NULL);
+    if (e == SL_OK)
+        e = merge(l, 0, eb);
+    if (e == SL_OK)
+        return exec(l->dst, eb, "RELEASE SAVEPOINT sluice_chunk");
+    const char *why = NULL;
+    e = undo_attempt(l, c, e, &why, eb);
+    return e == SL_OK ? split(l, c, 0, c->n, 0, why, eb) : e;
+}
+
 sl_err pgl_load(pgl_loader *l, pgl_chunk *c, sl_errbuf *eb)
 {
-    if (c->n == 0)
-        return SL_OK;
-    sl_err e = l->raw_sql ? load_raw(l, c, eb) : SL_OK;
-    if (e == SL_OK)
-        e = load_range(l, c, 0, c->n, 0, eb);
+    sl_err e;
+    if (l->streaming)
+        e = finish_stream(l, c, eb);
+    else
+        e = c->n > 0 ? load_range(l, c, 0, c->n, 0, eb) : SL_OK;
+    if (e == SL_OK && l->raw_sql && c->n > 0)
+        e = load_raw(l, c, eb);
     if (e != SL_OK)
         return e;
     long long bad = 0;

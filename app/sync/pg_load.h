@@ -50,6 +50,7 @@ typedef struct {
     long long *nulls;     /* per column: NULLs seen where the source says NOT NULL */
     long long loaded;     /* rows loaded so far */
     long long failed;     /* rows isolated so far */
+    int streaming;        /* a chunk's COPY is open (pgl_stream_begin) */
 } pgl_loader;
 
 /* Set up a loader for t on dst (in a, which must outlive it): the SQL,
@@ -59,14 +60,26 @@ sl_err pgl_init(pgl_loader *l, db *dst, arena *a, tsync *t, int into_shadow, int
                 sl_errbuf *eb);
 void pgl_done(pgl_loader *l);
 
+/* Streaming a chunk while it is read: pgl_stream_begin opens a savepoint
+ * and the COPY (into the temporary table, or the shadow) in the caller's
+ * open transaction, before the chunk's first row; pgl_stream_row sends a
+ * row (which the caller also adds to the chunk, for when the chunk has to
+ * be split); pgl_load then finishes it. Errors from the destination. */
+sl_err pgl_stream_begin(pgl_loader *l, sl_errbuf *eb);
+sl_err pgl_stream_row(pgl_loader *l, const char *row, size_t len, sl_errbuf *eb);
+/* End a stream that will not be loaded (the transaction is then the
+ * caller's to roll back). */
+void pgl_stream_abort(pgl_loader *l);
+
 /* Load chunk c inside the caller's open transaction (no BEGIN / COMMIT
- * here): in raw mode first every row into the raw table as JSON, then the
- * rows into the typed (or shadow) table. When that fails with an error
- * about the data (SQLSTATE class 22 or 23, a raised exception, a program
- * limit), the chunk is split in halves under savepoints, down to single
- * rows, which are marked failed with their error; every other row loads.
- * Any other error is returned (the transaction is then unusable). Adds to
- * l->loaded and l->failed. */
+ * here): the rows into the typed (or shadow) table (finishing the stream
+ * when one is open, else sending them now), then in raw mode every row
+ * into the raw table as JSON. When the load fails with an error about the
+ * data (SQLSTATE class 22 or 23, a raised exception, a program limit), the
+ * chunk is split in halves under savepoints, down to single rows, which
+ * are marked failed with their error; every other row loads. Any other
+ * error is returned (the transaction is then unusable). Adds to l->loaded
+ * and l->failed. */
 sl_err pgl_load(pgl_loader *l, pgl_chunk *c, sl_errbuf *eb);
 
 /* Write c's failed rows to _dead_letters (row as JSON, the error), in the

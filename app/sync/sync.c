@@ -108,8 +108,11 @@ static sl_err connect_both(engine *en, sl_errbuf *eb)
     sl_err e = SL_OK;
     if (!en->src)
         e = pgx_connect(&en->cfg.source, "source", &en->src, eb);
-    if (e == SL_OK && !en->dst)
+    if (e == SL_OK && !en->dst) {
         e = pgx_connect(&en->cfg.dest, "destination", &en->dst, eb);
+        if (e == SL_OK)
+            e = pgd_session(en->dst, eb);
+    }
     return e;
 }
 

@@ -144,9 +144,7 @@ static sl_err flush(pass *p)
     if (c->n == 0)
         return SL_OK;
     long long before = p->ld->loaded;
-    sl_err e = p->per_chunk_tx ? db_begin(en->dst, &p->eb) : SL_OK;
-    if (e == SL_OK)
-        e = pgl_load(p->ld, c, &p->eb);
+    sl_err e = pgl_load(p->ld, c, &p->eb);
     if (e == SL_OK)
         e = pgl_dead_letters(p->ld, c, &p->eb);
     char *wm = NULL;
@@ -157,6 +155,7 @@ static sl_err flush(pass *p)
     if (e == SL_OK && p->per_chunk_tx)
         e = db_commit(en->dst, &p->eb);
     if (e != SL_OK) {
+        pgl_stream_abort(p->ld);
         if (p->per_chunk_tx)
             db_rollback(en->dst);
         return p->err = e;
@@ -184,10 +183,20 @@ static int chunk_row(const char *data, size_t len, void *arg)
     pgl_chunk *c = p->ch;
     if (pgl_chunk_full(c, len) && flush(p) != SL_OK)
         return 1;
+    if (c->n == 0) { /* a new chunk: its transaction and its COPY, while it is read */
+        p->err = p->per_chunk_tx ? db_begin(p->en->dst, &p->eb) : SL_OK;
+        if (p->err == SL_OK)
+            p->err = pgl_stream_begin(p->ld, &p->eb);
+        if (p->err != SL_OK)
+            return 1;
+    }
     if (pgl_chunk_add(c, data, len, 0) != SL_OK) {
         p->err = sl_fail(&p->eb, SL_ETOOBIG, "a row of %zu bytes is over the 1 GiB limit", len);
         return 1;
     }
+    p->err = pgl_stream_row(p->ld, data, len, &p->eb);
+    if (p->err != SL_OK)
+        return 1;
     ct_field f;
     if (p->t->wm >= 0 && ct_field_at(data, len, p->t->wm, &f) == 0 && !f.null) {
         sb_clear(&c->wm);
@@ -221,6 +230,11 @@ static sl_err chunked_pass(pass *p, const char *copy_sql, sl_errbuf *eb)
         p->err = sl_fail(&p->eb, e, "reading the source: %s", seb.msg);
     pgl_chunk_free(&ch);
     p->ch = NULL;
+    if (p->err != SL_OK || e != SL_OK) {
+        pgl_stream_abort(p->ld);
+        if (p->per_chunk_tx)
+            db_rollback(en->dst);
+    }
     if (p->err != SL_OK) {
         *eb = p->eb;
         return p->err;

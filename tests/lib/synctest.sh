@@ -14,7 +14,9 @@
 #   pipe NAME                     a pipeline; prints its id
 #   add_table P TABLE [SYNC_MODE] [WATERMARK] [LOOKBACK] [LOAD_MODE] [SCHEMA]
 #   queue P OPTIONS_JSON          queue a run and run it (sluice tick --once)
-#   last_run / last_run_id        the newest run's status / id
+#   last_run / last_status / last_run_id
+#                                 the newest run's status (": error" if any) /
+#                                 status only / id
 #   compare TABLE COLS [TARGET] [WHERE]
 #                                 "rows_src rows_dst missing extra": rows as
 #                                 text, EXCEPT ALL both ways (via dblink)
@@ -95,8 +97,13 @@ queue() {
          VALUES ('$1', 'manual', '$2')" > /dev/null
     sl tick --once
 }
-last_run() { ctl "SELECT status FROM sluice_runs.runs ORDER BY id DESC LIMIT 1"; }
+# The newest run's status, and its error when it has one.
+last_run() {
+    ctl "SELECT status || coalesce(': ' || error, '') FROM sluice_runs.runs
+         ORDER BY id DESC LIMIT 1"
+}
 last_run_id() { ctl "SELECT id FROM sluice_runs.runs ORDER BY id DESC LIMIT 1"; }
+last_status() { ctl "SELECT status FROM sluice_runs.runs ORDER BY id DESC LIMIT 1"; }
 
 # dblink in the destination, to compare with the source from there.
 dst "CREATE SCHEMA testx; CREATE EXTENSION dblink SCHEMA testx;" > /dev/null
