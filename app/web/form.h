@@ -8,7 +8,9 @@
 
 #include "http.h"
 
-#define FORM_MAX_FIELDS 128
+/* Enough for a pipeline's tables form: ~9 fields per table, 500 tables.
+ * The field table is one arena allocation per parsed form (128 KiB). */
+#define FORM_MAX_FIELDS 8192
 
 /* Parse the request body as a urlencoded form. SL_EUNSUPPORTED for another
  * content type, SL_EPARSE for a bad escape or too many fields, SL_ETOOBIG

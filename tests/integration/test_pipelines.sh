@@ -302,6 +302,26 @@ post "$JE" "/pipelines/$PD/tables/add" version=2 add_count=0 manual=
 assert_eq "adding nothing -> 422" 422 "$H_STATUS"
 assert_contains "adding nothing message" "$H_BODY" 'id="manual-error">choose at least one table'
 
+# many tables: the tables form of 60 rows (about 500 fields) saves in one go
+MANY=$(seq -f 'public.t%02g' 1 60 | paste -sd, -)
+post "$JE" "/pipelines/$PD/tables/add" version=2 add_count=0 "manual=$MANY"
+assert_eq "60 typed tables added -> 303" 303 "$H_STATUS"
+page "$JE" "/pipelines/$PD/edit"
+MANY_FORM=()
+for i in $(seq 0 61); do
+    MANY_FORM+=("t${i}_sync=full_refresh" "t${i}_load=raw" "t${i}_wm=" "t${i}_lookback=1h"
+        "t${i}_target=" "t${i}_enabled=1")
+done
+mapfile -t HIDDEN < <(printf '%s' "$H_BODY" \
+    | grep -o 'name="t[0-9]*_\(schema\|table\)" value="[^"]*"' \
+    | sed 's/name="\([^"]*\)" value="\([^"]*\)"/\1=\2/')
+post "$JE" "/pipelines/$PD/tables" version=3 t_count=62 "${HIDDEN[@]}" "${MANY_FORM[@]}"
+assert_eq "tables form with 62 rows -> 303" 303 "$H_STATUS"
+assert_eq "62 tables saved as raw, 1h lookback" '62|62' \
+    "$(h_psql "SELECT count(*) || '|' || count(*) FILTER (WHERE load_mode = 'raw'
+               AND lookback_seconds = 3600) FROM sluice.pipeline_tables
+               WHERE pipeline_id = '$PD'")"
+
 # --- dependency cycles -------------------------------------------------------------------
 
 post_pipeline "$JE" /pipelines name=alpha schedule_preset=manual
