@@ -332,4 +332,93 @@ same "raw: and the typed table" rawt "id, n, ok, doc, t, updated_at"
 assert_eq "raw: counted as loaded raw" 2 \
     "$(ctl "SELECT rows_loaded_raw FROM sluice_runs.run_table_stats WHERE run_id = $(last_run_id)")"
 
+# ==== identifiers that need quoting, integer and date watermarks ==========================
+
+src_sql <<'SQL'
+CREATE SCHEMA "Sales Data";
+CREATE TABLE "Sales Data"."Weird ""Name""" ("Select" integer PRIMARY KEY, "a b" text,
+    "Ünïcode" text, "seq" bigint NOT NULL);
+INSERT INTO "Sales Data"."Weird ""Name""" VALUES (1, 'x', 'ü', 10), (2, 'y', 'ß', 20);
+CREATE TABLE dated (id integer PRIMARY KEY, created_at date, v text);
+INSERT INTO dated VALUES (1, '2024-01-01', 'a'), (2, '2024-01-05', 'b');
+SQL
+P_Q=$(pipe quoting)
+add_table "$P_Q" 'Weird "Name"' incremental seq 3600 "" "Sales Data"
+add_table "$P_Q" dated incremental "" 86400
+sl sync quoting
+assert_eq "quoting: sync" "0 success" "$RC $(last_run)"
+assert_eq "quoting: the table and its columns, as named" "1|x|ü|10,2|y|ß|20" \
+    "$(dst "SELECT string_agg(concat_ws('|', \"Select\", \"a b\", \"Ünïcode\", seq), ','
+            ORDER BY \"Select\") FROM analytics.\"Weird \"\"Name\"\"\"")"
+src 'INSERT INTO "Sales Data"."Weird ""Name""" VALUES (3, $$z$$, $$ø$$, 15), (4, $$w$$, $$å$$, 25);
+     INSERT INTO dated VALUES (3, $$2024-01-04$$, $$late but within a day$$),
+                              (4, $$2024-01-02$$, $$too late$$);' > /dev/null
+sl sync quoting
+assert_eq "integer watermark: no lookback, so only seq >= 20 comes (documented)" "1,2,4" \
+    "$(dst "SELECT string_agg(\"Select\"::text, ',' ORDER BY 1) FROM analytics.\"Weird \"\"Name\"\"\"")"
+assert_eq "date watermark: a one-day lookback brings the row of the day before" "1,2,3" \
+    "$(dst "SELECT string_agg(id::text, ',' ORDER BY id) FROM analytics.dated")"
+assert_eq "quoting: checkpoints" "Weird \"Name\":seq=25,dated:created_at=2024-01-05" \
+    "$(dst "SELECT string_agg(source_table || ':' || watermark_column || '=' || watermark, ','
+            ORDER BY source_table) FROM staging._sluice_state
+            WHERE source_table IN ('dated', 'Weird \"Name\"')")"
+
+# ==== backfill ===========================================================================
+
+sl sync bound --backfill-from '2024-01-01 05:00'
+assert_eq "backfill: run" "0 success" "$RC $(last_run)"
+assert_eq "backfill: reads from the given value, not the checkpoint" \
+    "$(src "SELECT count(*) FROM bound WHERE updated_at >= '2024-01-01 05:00'")|2024-01-01 11:00:00" \
+    "$(ctl "SELECT rows_extracted || '|' || watermark_after FROM sluice_runs.run_table_stats
+            WHERE run_id = $(last_run_id)")"
+# a backfill that stops after its first chunk leaves the checkpoint where
+# it got to: the next runs go on from there
+queue "$P_BOUND" '{"chunk_rows": 10, "backfill_from": "2024-01-01 01:00"}'
+assert_eq "backfill: chunked run" "0 success" "$RC $(last_run)"
+same "backfill: still equal" bound "id, v, updated_at"
+
+# ==== failures stay in their table ========================================================
+
+src "CREATE TABLE fine (id integer PRIMARY KEY, updated_at timestamptz);
+     INSERT INTO fine VALUES (1, now());" > /dev/null
+P_FAIL=$(pipe failing)
+add_table "$P_FAIL" does_not_exist
+add_table "$P_FAIL" fine
+add_table "$P_FAIL" dl incremental no_such_column
+sl sync failing
+assert_eq "failures: the run fails, exit status 1" 1 "$RC"
+assert_eq "failures: the good table still synced" 1 "$(dst "SELECT count(*) FROM analytics.fine")"
+assert_eq "failures: per-table outcome" "dl=failed,does_not_exist=failed,fine=success" \
+    "$(ctl "SELECT string_agg(source_table || '=' || status, ',' ORDER BY source_table)
+            FROM sluice_runs.run_table_stats WHERE run_id = $(last_run_id)")"
+assert_contains "failures: the run's error says what" "$(last_run)" \
+    '2 of 3 tables failed; public.dl: watermark column "no_such_column" is not a column of public.dl'
+assert_contains "failures: a missing table is named" \
+    "$(ctl "SELECT error FROM sluice_runs.run_table_stats WHERE run_id = $(last_run_id)
+            AND source_table = 'does_not_exist'")" \
+    "source table public.does_not_exist does not exist"
+sl sync failing --table nope
+assert_eq "failures: an unknown --table fails the run" 1 "$RC"
+assert_contains "failures: ... and says so" "$(last_run)" '"nope" is not an enabled table'
+
+# ==== partitioned source, progress counters ===============================================
+
+src "CREATE TABLE parted (id integer, region text, updated_at timestamptz,
+         PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+     CREATE TABLE parted_eu PARTITION OF parted FOR VALUES IN ('eu');
+     CREATE TABLE parted_us PARTITION OF parted FOR VALUES IN ('us');
+     INSERT INTO parted SELECT g, CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END,
+         '2024-01-01+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 500) g;
+     ANALYZE parted;" > /dev/null
+P_PART=$(pipe parted)
+add_table "$P_PART" parted
+sl sync parted
+assert_eq "partitioned: sync" "0 success" "$RC $(last_run)"
+same "partitioned: all partitions' rows" parted "id, region, updated_at"
+assert_eq "partitioned: composite primary key" "PRIMARY KEY (id, region)" \
+    "$(dst "SELECT pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = 'analytics.parted'::regclass AND contype = 'p'")"
+assert_eq "progress: rows done and the estimate" "500|500" \
+    "$(ctl "SELECT rows_done || '|' || rows_estimate FROM sluice_runs.runs WHERE id = $(last_run_id)")"
+
 h_done
