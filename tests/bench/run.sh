@@ -121,6 +121,7 @@ measure() {
 
 # --- the cluster, databases and the sluice configuration -------------------------------
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 h_tmpdir
 LOG=$H_LOG/bench.log
 : > "$LOG"
@@ -498,6 +499,8 @@ report() {
     row table "public.orders, $ROWS rows, ${R[table_size]} with indexes (built in $(fmt_s \
         "${R[build_s]}"))"
     row repetitions "$REPS per measurement; median and min"
+    row "load average" "$LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end \
+(other work on the machine shares the CPUs)"
     echo
     echo "## Sync"
     echo
