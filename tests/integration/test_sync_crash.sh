@@ -173,7 +173,11 @@ SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT \
     > "$OUT" 2> "$ERR" || RC=$?
 assert_eq "memory: full refresh succeeded" 0 "$RC"
 rss=$(tail -1 "$H_TMP/rss")
-assert_true "memory: peak RSS ${rss} KiB is under 64 MiB" test "$rss" -lt 65536
+if [ -z "${SLUICE_BIN:-}" ]; then
+    assert_true "memory: peak RSS ${rss} KiB is under 64 MiB" test "$rss" -lt 65536
+else
+    h_log "peak RSS ${rss} KiB of $SLUICE_BIN (not checked: not the release build)"
+fi
 assert_eq "memory: the user's index and grant survived the swap" "crash_v_idx|true" \
     "$(dst "SELECT (SELECT indexname FROM pg_indexes WHERE indexname = 'crash_v_idx') || '|'
             || has_table_privilege('public', 'analytics.crash', 'SELECT')")"
