@@ -486,7 +486,9 @@ static sl_err copy_grants(db *dst, arena *a, const tsync *t, sl_errbuf *eb)
     return e;
 }
 
-/* Views or foreign keys of other tables that depend on the typed table. */
+/* Whether the typed table has something a drop and rename would lose or
+ * break: views over it, foreign keys to it, its own triggers or row-level
+ * security, membership of a publication, or an owner other than us. */
 static sl_err has_dependents(db *dst, arena *a, const tsync *t, int *yes, sl_errbuf *eb)
 {
     static const char q[] =
@@ -494,7 +496,13 @@ static sl_err has_dependents(db *dst, arena *a, const tsync *t, int *yes, sl_err
         "  WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = to_regclass($1)"
         "  AND w.ev_class <> d.refobjid)"
         " OR EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f'"
-        "  AND confrelid = to_regclass($1))";
+        "  AND confrelid = to_regclass($1))"
+        " OR EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1)"
+        "  AND NOT tgisinternal)"
+        " OR EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = to_regclass($1))"
+        " OR EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass($1)"
+        "  AND (relrowsecurity OR relowner <> (SELECT oid FROM pg_roles"
+        "   WHERE rolname = current_user)))";
     const char *p[] = {t->q_target};
     char *v = NULL;
     sl_err e = db_query_value(dst, a, eb, &v, q, 1, p);

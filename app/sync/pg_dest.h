@@ -70,9 +70,11 @@ sl_err pgd_shadow_begin(db *dst, arena *a, tsync *t, sl_errbuf *eb);
 sl_err pgd_shadow_finish(db *dst, arena *a, tsync *t, long long *count, long long *nulls,
                          sl_errbuf *eb);
 
-/* Swap the shadow in (grants copied; DROP + RENAME, or DELETE + INSERT when
- * views or foreign keys depend on the typed table) and COMMIT. Readers see
- * the old rows until the commit and the new ones after it. */
+/* Swap the shadow in and COMMIT: grants copied, then DROP + RENAME; or,
+ * when the typed table has what that would lose (views over it, foreign
+ * keys to it, triggers, row-level security, a publication, another
+ * owner), DELETE + INSERT of its rows instead. Readers see the old rows
+ * until the commit and the new ones after it. */
 sl_err pgd_shadow_swap(db *dst, arena *a, tsync *t, sl_errbuf *eb);
 
 #endif

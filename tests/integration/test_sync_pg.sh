@@ -421,4 +421,19 @@ assert_eq "partitioned: composite primary key" "PRIMARY KEY (id, region)" \
 assert_eq "progress: rows done and the estimate" "500|500" \
     "$(ctl "SELECT rows_done || '|' || rows_estimate FROM sluice_runs.runs WHERE id = $(last_run_id)")"
 
+# ==== a full refresh keeps what depends on the typed table ================================
+
+dst "CREATE VIEW analytics.nullwm_v AS SELECT id, v FROM analytics.nullwm;
+     CREATE INDEX nullwm_v_idx ON analytics.nullwm (v);" > /dev/null
+oid_before=$(dst "SELECT 'analytics.nullwm'::regclass::oid")
+src "UPDATE nullwm SET v = v || '!'" > /dev/null
+sl sync nullwm --full-refresh
+assert_eq "dependents: full refresh with a view on the table" "0 success" "$RC $(last_run)"
+same "dependents: rows replaced" nullwm "id, v, updated_at"
+assert_eq "dependents: the view sees them, the table was kept" "a!,b!,c2!,d!,e!|$oid_before" \
+    "$(dst "SELECT string_agg(v, ',' ORDER BY id) FROM analytics.nullwm_v")|$(dst \
+        "SELECT 'analytics.nullwm'::regclass::oid")"
+assert_eq "dependents: indexes kept" 1 \
+    "$(dst "SELECT count(*) FROM pg_indexes WHERE indexname = 'nullwm_v_idx'")"
+
 h_done
