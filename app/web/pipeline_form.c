@@ -315,9 +315,12 @@ static json_t *table_rows_view(request *r, const pipeline *p)
 json_t *pf_pipeline_view(request *r, const pipeline *p)
 {
     json_t *o = pl_api_json(p, 0);
-    json_object_set_new(o, "schedule_text",
-                        json_string(p->schedule ? pf_schedule_text(r, p->schedule, p->timezone)
-                                                : "manual only"));
+    /* The page names the time zone itself; a preset's name comes with its
+     * expression, a custom expression once. */
+    const char *text = p->schedule ? pf_schedule_text(r, p->schedule, "UTC") : "manual only";
+    json_object_set_new(o, "schedule_text", json_string(text));
+    json_object_set_new(o, "schedule_named",
+                        json_boolean(p->schedule && strcmp(text, p->schedule) != 0));
     json_object_set_new(o, "paused", json_boolean(strcmp(p->status, "paused") == 0));
     json_object_set_new(o, "has_description", json_boolean(*p->description != '\0'));
     json_object_set_new(o, "target_schema_text",
