@@ -203,6 +203,19 @@ stage_e2e() {
         fi
     fi
     export SLUICE_E2E_DATABASE_URL=$H_DATABASE_URL
+    # For config.test.mjs: a small source database (e2e_src) and an empty one
+    # (e2e_dst) in the harness cluster, which trusts loopback (any password).
+    if "$H_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$H_PG_ADMIN_URL" \
+            -c "CREATE DATABASE e2e_src" -c "CREATE DATABASE e2e_dst" \
+            >> "$H_LOG/e2e_src.log" 2>&1 \
+        && "$H_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -1 -d "${H_PG_ADMIN_URL%/*}/e2e_src" \
+            -f tests/e2e/e2e_src.sql >> "$H_LOG/e2e_src.log" 2>&1; then
+        export SLUICE_E2E_PG_HOST=127.0.0.1 SLUICE_E2E_PG_PORT=$H_PG_PORT \
+            SLUICE_E2E_PG_USER=sluice SLUICE_E2E_PG_PASSWORD=e2e-any-password \
+            SLUICE_E2E_PG_DB=e2e_src SLUICE_E2E_PG_DEST_DB=e2e_dst
+    else
+        say "e2e: could not create the e2e_src database ($H_LOG/e2e_src.log)"
+    fi
     # The demo pipeline and a tick loop (for sync.test.mjs), once `sluice demo` exists.
     if "$ROOT/bin/sluice" demo --help > /dev/null 2>&1; then
         local tick_pid
@@ -222,6 +235,8 @@ stage_e2e() {
         tail -n 10 "$H_LOG/web.log" | cut -c1-300 | sed 's/^/#   /'
     fi
     unset SLUICE_E2E_URL SLUICE_E2E_ADMIN_EMAIL SLUICE_E2E_ADMIN_PASSWORD SLUICE_E2E_DATABASE_URL
+    unset SLUICE_E2E_PG_HOST SLUICE_E2E_PG_PORT SLUICE_E2E_PG_USER SLUICE_E2E_PG_PASSWORD \
+        SLUICE_E2E_PG_DB SLUICE_E2E_PG_DEST_DB
     h_cleanup
 }
 
