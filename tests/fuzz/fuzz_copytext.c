@@ -7,7 +7,8 @@
  * - decoding a field, encoding the result and decoding again gives the same
  *   bytes, and the encoding contains no tab or newline;
  * - ct_row_json (text kinds, and mixed kinds) always gives JSON that jansson
- *   parses (numbers past a double's range aside) as an object with one key per column; with text kinds, a value
+ *   parses (numbers past a double's range aside) as an object with one key
+ *   per column; with text kinds, a value
  *   is null exactly when the field is \N, and a string equal to the decoded
  *   bytes whenever those are valid UTF-8 without NUL;
  * - ct_row_from_json of that object gives a row with the same number of

@@ -37,7 +37,9 @@ forget_killed() {
     ctl "UPDATE sluice_runs.runs SET status = 'failed', finished_at = now(), error = 'killed'
          WHERE status = 'running'" > /dev/null
 }
-ckpt() { dst "SELECT coalesce(watermark, '') FROM staging._sluice_state WHERE source_table = '$1'"; }
+ckpt() {
+    dst "SELECT coalesce(watermark, '') FROM staging._sluice_state WHERE source_table = '$1'"
+}
 
 src "CREATE TABLE crash (id bigint PRIMARY KEY, v text, pad text, updated_at timestamptz NOT NULL);
      INSERT INTO crash VALUES (0, 'seed', '', '2023-12-31+00');" > /dev/null
@@ -105,7 +107,7 @@ assert_eq "cancel: all $s_below source rows below the checkpoint ($c) were commi
     "$missing"
 assert_true "cancel: ... which is more than nothing" test "$s_below" -gt 0
 assert_contains "cancel: the log says what stayed" \
-    "$(ctl "SELECT string_agg(message, ' ') FROM sluice_runs.run_logs WHERE run_id = $(last_run_id)")" \
+    "$(run_log_text)" \
     "stopped at a chunk boundary"
 sl sync crash
 assert_eq "cancel: the next run finishes the job" "0 success" "$RC $(last_run)"

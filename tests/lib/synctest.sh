@@ -17,6 +17,7 @@
 #   last_run / last_status / last_run_id
 #                                 the newest run's status (": error" if any) /
 #                                 status only / id
+#   run_log_text / run_stat EXPR  the newest run's log text / EXPR of its table stats
 #   compare TABLE COLS [TARGET] [WHERE]
 #                                 "rows_src rows_dst missing extra": rows as
 #                                 text, EXCEPT ALL both ways (via dblink)
@@ -71,7 +72,8 @@ SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT "
     --user sluice <<< 'not-really-needed' > "$OUT" 2> "$ERR" || RC=$?
 assert_eq "destination add-local" 0 "$RC"
 DEST_ID=$(ctl "SELECT id FROM sluice.destinations")
-assert_contains "destination password is sealed" "$(ctl "SELECT password_enc FROM sluice.destinations")" "sb1:"
+assert_contains "destination password is sealed" \
+    "$(ctl "SELECT password_enc FROM sluice.destinations")" "sb1:"
 SOURCE_ID=$(ctl "INSERT INTO sluice.sources (name, type, host, port, database, username, ssl_mode)
     VALUES ('Shop DB', 'postgresql', '127.0.0.1', $H_PG_PORT, '$SRC_DB', 'sluice', 'disable')
     RETURNING id")
@@ -104,6 +106,13 @@ last_run() {
 }
 last_run_id() { ctl "SELECT id FROM sluice_runs.runs ORDER BY id DESC LIMIT 1"; }
 last_status() { ctl "SELECT status FROM sluice_runs.runs ORDER BY id DESC LIMIT 1"; }
+# The newest run's log lines, joined; one of its table stats' columns.
+run_log_text() {
+    ctl "SELECT string_agg(message, ' ') FROM sluice_runs.run_logs WHERE run_id = $(last_run_id)"
+}
+run_stat() {
+    ctl "SELECT $1 FROM sluice_runs.run_table_stats WHERE run_id = $(last_run_id)"
+}
 
 # dblink in the destination, to compare with the source from there.
 dst "CREATE SCHEMA testx; CREATE EXTENSION dblink SCHEMA testx;" > /dev/null
@@ -117,10 +126,12 @@ compare() {
     local t=$1 cols=$2 target=${3:-$1} where=${4:-}
     local remote="SELECT x::text FROM (SELECT $cols FROM public.\"$t\" $where) x"
     dst "$SETTINGS
-        SELECT testx.dblink_connect('s', 'host=127.0.0.1 port=$H_PG_PORT dbname=$SRC_DB user=sluice');
+        SELECT testx.dblink_connect('s',
+            'host=127.0.0.1 port=$H_PG_PORT dbname=$SRC_DB user=sluice');
         SELECT testx.dblink_exec('s', \$q\$$SETTINGS\$q\$);
         CREATE TEMP TABLE s AS SELECT * FROM testx.dblink('s', \$q\$$remote\$q\$) AS r(x text);
-        CREATE TEMP TABLE d AS SELECT x::text FROM (SELECT $cols FROM analytics.\"$target\" $where) x;
+        CREATE TEMP TABLE d AS
+            SELECT x::text FROM (SELECT $cols FROM analytics.\"$target\" $where) x;
         SELECT testx.dblink_disconnect('s');
         SELECT (SELECT count(*) FROM s) || ' ' || (SELECT count(*) FROM d) || ' '
             || (SELECT count(*) FROM (SELECT x FROM s EXCEPT ALL SELECT x FROM d) m) || ' '
