@@ -25,5 +25,12 @@ int runner_stop_signal(void);
  * "cancelled"; a static string). *finish_error (may be NULL) receives the
  * code of run_finish when the end could not be recorded. */
 const char *runner_execute(run_ctx *rc, const sync_opts *opts, sl_err *finish_error);
+/* runner_execute with a time limit: once timeout_seconds (0: none) have
+ * passed since the call, a cancel is requested (the engine stops at its
+ * next chunk boundary) and the run is recorded "failed" with the error
+ * "timed out after N s ..." instead of "cancelled" (a stop signal still
+ * makes it "cancelled"). */
+const char *runner_execute_limited(run_ctx *rc, const sync_opts *opts, int timeout_seconds,
+                                   sl_err *finish_error);
 
 #endif

@@ -920,6 +920,12 @@ sl_err run_finish(run_ctx *rc, const char *status, const char *error, sl_errbuf 
 
 sl_err run_reap_stale(db *d, int stale_seconds, int *failed, int *skipped, sl_errbuf *eb)
 {
+    return run_reap_stale_at(d, stale_seconds, NULL, failed, skipped, eb);
+}
+
+sl_err run_reap_stale_at(db *d, int stale_seconds, const char *now, int *failed, int *skipped,
+                         sl_errbuf *eb)
+{
     if (failed)
         *failed = 0;
     if (skipped)
@@ -931,12 +937,13 @@ sl_err run_reap_stale(db *d, int stale_seconds, int *failed, int *skipped, sl_er
     if (!e)
         e = db_query(d, a, eb, &res,
                      "SELECT id, coalesce(claimed_by, 'unknown'),"
-                     " extract(epoch FROM now() - coalesce(heartbeat_at, started_at))::bigint"
+                     " extract(epoch FROM coalesce($2::timestamptz, now())"
+                     " - coalesce(heartbeat_at, started_at))::bigint"
                      " FROM sluice_runs.runs WHERE status = 'running'"
                      " AND coalesce(heartbeat_at, started_at, queued_at)"
-                     " < now() - make_interval(secs => $1::int)"
+                     " < coalesce($2::timestamptz, now()) - make_interval(secs => $1::int)"
                      " ORDER BY id FOR UPDATE SKIP LOCKED",
-                     1, (const char *[]){num(a, stale_seconds)});
+                     2, (const char *[]){num(a, stale_seconds), now});
     for (int i = 0; !e && i < PQntuples(res); i++) {
         const char *msg = arena_printf(a,
                                        "heartbeat lost: the process running it (%s) stopped "

@@ -121,6 +121,10 @@ sl_err run_claim_next(const char *conninfo, run_ctx **out, sl_errbuf *eb);
  * table rows failed); queued runs of deleted pipelines become 'skipped'.
  * Counts go to *failed and *skipped (either may be NULL). */
 sl_err run_reap_stale(db *d, int stale_seconds, int *failed, int *skipped, sl_errbuf *eb);
+/* As run_reap_stale, with "now" given: now is a timestamptz as text (the
+ * scheduler's clock, see SLUICE_NOW) or NULL for the server's now(). */
+sl_err run_reap_stale_at(db *d, int stale_seconds, const char *now, int *failed, int *skipped,
+                         sl_errbuf *eb);
 
 /* Cancel run run_id (on d, in its own transaction; d must not be in one):
  * a queued run becomes 'cancelled' at once (with its run.cancelled event),
