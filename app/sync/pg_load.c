@@ -149,20 +149,26 @@ static const char *insert_sql(arena *a, const tsync *t)
                         t->q_target, t->q_cols, t->q_cols, t->run_id_text, t->q_tmp);
 }
 
-/* count(*) FILTER (WHERE c IS NULL) for each NOT NULL source column, from
- * the temporary table; NULL when the source declares none. */
-static const char *nulls_sql(arena *a, const tsync *t)
+/* The merge (or insert) as a statement that also says what it stored:
+ * WITH m AS (<write> RETURNING <NOT NULL columns>) SELECT count(*),
+ * count(*) FILTER (WHERE c IS NULL), ... FROM m - the rows written, and
+ * the NULLs among them (after defaults and triggers) in each column the
+ * source declares NOT NULL. */
+static const char *counted(arena *a, const tsync *t, const char *write)
 {
-    sbuf b;
-    sb_init(&b, a, (size_t)1 << 24);
-    int n = 0;
-    sb_puts(&b, "SELECT ");
-    for (int i = 0; i < t->ncols; i++)
-        if (t->cols[i].notnull)
-            sb_printf(&b, "%scount(*) FILTER (WHERE %s IS NULL)", n++ ? ", " : "",
-                      db_quote_ident(a, t->cols[i].name));
-    sb_printf(&b, " FROM %s", t->q_tmp);
-    return n ? sb_str(&b) : NULL;
+    sbuf ret, sel;
+    sb_init(&ret, a, (size_t)1 << 24);
+    sb_init(&sel, a, (size_t)1 << 24);
+    sb_puts(&ret, "1");
+    for (int i = 0; i < t->ncols; i++) {
+        if (!t->cols[i].notnull)
+            continue;
+        const char *c = db_quote_ident(a, t->cols[i].name);
+        sb_printf(&ret, ", %s", c);
+        sb_printf(&sel, ", count(*) FILTER (WHERE %s IS NULL)", c);
+    }
+    return arena_printf(a, "WITH m AS (%s RETURNING %s) SELECT count(*)%s FROM m", write,
+                        sb_str(&ret), sb_str(&sel));
 }
 
 sl_err pgl_init(pgl_loader *l, db *dst, arena *a, tsync *t, int into_shadow, int retry,
@@ -187,8 +193,7 @@ sl_err pgl_init(pgl_loader *l, db *dst, arena *a, tsync *t, int into_shadow, int
         return SL_OK;
     }
     l->copy_sql = arena_printf(a, "COPY %s (%s) FROM STDIN", t->q_tmp, t->q_cols);
-    l->merge_sql = t->npk > 0 ? merge_sql(a, t, retry) : insert_sql(a, t);
-    l->nulls_sql = retry ? NULL : nulls_sql(a, t);
+    l->merge_sql = counted(a, t, t->npk > 0 ? merge_sql(a, t, retry) : insert_sql(a, t));
     db_rollback(dst);
     sl_err e = db_exec(dst, eb, arena_printf(a, "DROP TABLE IF EXISTS %s", t->q_tmp), 0, NULL);
     if (e == SL_OK)
@@ -263,32 +268,26 @@ static sl_err load_raw(pgl_loader *l, const pgl_chunk *c, sl_errbuf *eb)
     return db_copy_in_end(l->dst, eb, NULL);
 }
 
-static void count_nulls(pgl_loader *l)
-{
-    PGresult *r;
-    sl_errbuf ignore;
-    if (db_query(l->dst, NULL, &ignore, &r, l->nulls_sql, 0, NULL) != SL_OK)
-        return;
-    for (int i = 0, f = 0; i < l->t->ncols; i++)
-        if (l->t->cols[i].notnull)
-            l->nulls[i] += strtoll(PQgetvalue(r, 0, f++), NULL, 10);
-    PQclear(r);
-}
-
 static sl_err exec(db *d, sl_errbuf *eb, const char *sql)
 {
     return db_exec(d, eb, sql, 0, NULL);
 }
 
-/* After the rows of an attempt are in: the NULL counts and the merge. */
+/* After the rows of an attempt are in: the merge, and what it stored. */
 static sl_err merge(pgl_loader *l, int depth, sl_errbuf *eb)
 {
     if (!l->merge_sql)
         return SL_OK;
-    if (depth == 0 && l->nulls_sql)
-        count_nulls(l);
-    sl_err e = db_exec(l->dst, eb, l->merge_sql, 0, NULL);
-    if (e == SL_OK && depth > 0) /* the next attempt starts from an empty table */
+    PGresult *r;
+    sl_err e = db_query(l->dst, NULL, eb, &r, l->merge_sql, 0, NULL);
+    if (e != SL_OK)
+        return e;
+    l->written += strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    for (int i = 0, f = 1; i < l->t->ncols; i++)
+        if (l->t->cols[i].notnull)
+            l->nulls[i] += strtoll(PQgetvalue(r, 0, f++), NULL, 10);
+    PQclear(r);
+    if (depth > 0) /* the next attempt starts from an empty table */
         e = db_exec(l->dst, eb, "TRUNCATE pg_temp._sluice_load", 0, NULL);
     return e;
 }

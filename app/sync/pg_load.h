@@ -45,10 +45,13 @@ typedef struct {
     arena *a;
     int into_shadow;      /* COPY straight into the shadow table (full refresh) */
     int retry;            /* re-applying dead letters: an older row never wins */
-    const char *copy_sql, *merge_sql, *nulls_sql, *raw_sql, *dead_sql;
+    const char *copy_sql, *merge_sql, *raw_sql, *dead_sql;
     sbuf scratch, line;
-    long long *nulls;     /* per column: NULLs seen where the source says NOT NULL */
-    long long loaded;     /* rows loaded so far */
+    long long *nulls;     /* per column: NULLs stored where the source says NOT NULL */
+    long long loaded;     /* rows loaded so far (sent and not refused) */
+    long long written;    /* rows the merges inserted or updated: fewer than loaded when a
+                           * key repeats, an appended row was there already, or a retry
+                           * met a newer row */
     long long failed;     /* rows isolated so far */
     int streaming;        /* a chunk's COPY is open (pgl_stream_begin) */
 } pgl_loader;

@@ -336,10 +336,15 @@ static sl_err incremental_load(pass *p, arena *a, const char *from, long long *n
     update_stats(p);
     pgl_done(&ld);
     p->ld = NULL;
-    if (e == SL_OK)
-        quality_row_count(en->rc, t->pt->source_table, p->rows, p->st->rows_loaded +
-                          p->st->rows_failed, en->threshold_pct,
-                          "rows extracted vs rows loaded + dead letters");
+    /* merged: every row read is a row written (a key read twice would
+     * show); appended: rows read again at the boundary are rightly not
+     * written twice, so they count as loaded */
+    if (e == SL_OK && t->mode == TS_MERGE)
+        quality_row_count(en->rc, t->pt->source_table, p->rows, ld.written + ld.failed,
+                          en->threshold_pct, "rows extracted vs rows written + dead letters");
+    else if (e == SL_OK)
+        quality_row_count(en->rc, t->pt->source_table, p->rows, ld.loaded + ld.failed,
+                          en->threshold_pct, "rows extracted vs rows loaded + dead letters");
     return e;
 }
 

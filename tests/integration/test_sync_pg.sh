@@ -449,4 +449,38 @@ assert_eq "dependents: the view sees them, the table was kept" "a!,b!,c2!,d!,e!|
 assert_eq "dependents: indexes kept" 1 \
     "$(dst "SELECT count(*) FROM pg_indexes WHERE indexname = 'nullwm_v_idx'")"
 
+# ==== quality checks that fail ===========================================================
+
+src "CREATE TABLE qual (id integer PRIMARY KEY, must text NOT NULL, updated_at timestamptz);
+     INSERT INTO qual VALUES (1, 'a', '2024-01-01+00');" > /dev/null
+P_QUAL=$(pipe qual)
+add_table "$P_QUAL" qual
+sl sync qual
+# the destination blanks one column and swallows the row with id 3
+dst "CREATE FUNCTION analytics.meddle() RETURNS trigger LANGUAGE plpgsql AS \$\$
+     BEGIN IF NEW.id = 3 THEN RETURN NULL; END IF; NEW.must := NULL; RETURN NEW; END \$\$;
+     CREATE TRIGGER meddle BEFORE INSERT OR UPDATE ON analytics.qual
+     FOR EACH ROW EXECUTE FUNCTION analytics.meddle();" > /dev/null
+src "INSERT INTO qual VALUES (2, 'b', '2024-01-02+00'), (3, 'c', '2024-01-03+00'),
+         (4, 'd', '2024-01-04+00');" > /dev/null
+sl sync qual
+assert_eq "quality: the run itself succeeds" "0 success" "$RC $(last_run)"
+assert_eq "quality: both checks failed, with what was found" \
+    "not_null:failed:0:3:{must}|row_count:failed:4:3:" \
+    "$(ctl "SELECT string_agg(check_type || ':' || status || ':' || expected || ':' || actual
+            || ':' || coalesce(columns::text, ''), '|' ORDER BY check_type)
+            FROM sluice_runs.quality_log WHERE run_id = $(last_run_id)")"
+assert_eq "quality: counted on the run, with its event" "2|1" \
+    "$(ctl "SELECT quality_failures FROM sluice_runs.runs WHERE id = $(last_run_id)")|$(ctl \
+        "SELECT count(*) FROM sluice_events.events WHERE type = 'quality.failed'")"
+ctl "INSERT INTO sluice.settings (key, value) VALUES ('quality', '{\"row_count_threshold_pct\": 30}')
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value" > /dev/null
+src "UPDATE qual SET updated_at = '2024-02-01+00'" > /dev/null
+sl sync qual
+assert_eq "quality: within the threshold (1 of 4 rows off = 25% <= 30%) it passes" \
+    "passed|25" \
+    "$(ctl "SELECT status || '|' || round(discrepancy_pct) FROM sluice_runs.quality_log
+            WHERE run_id = $(last_run_id) AND check_type = 'row_count'")"
+ctl "DELETE FROM sluice.settings WHERE key = 'quality'" > /dev/null
+
 h_done
