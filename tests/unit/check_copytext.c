@@ -224,7 +224,9 @@ START_TEST(test_json_roundtrip)
     sb_clear(&out);
     ck_assert_int_eq(ct_row_from_json(typed, n2, 4, &out), SL_OK);
     ck_assert_str_eq(sb_str(&out), "true\t2.5\t{\"x\":1}\t\\N\n");
-    ck_assert_int_eq(ct_row_from_json(json_array(), n2, 1, &out), SL_EINVAL);
+    json_t *arr = json_array();
+    ck_assert_int_eq(ct_row_from_json(arr, n2, 1, &out), SL_EINVAL);
+    json_decref(arr);
     json_decref(typed);
     json_decref(obj);
     sb_free(&out);
