@@ -16,6 +16,8 @@ void h_api_openapi(request *r);
 void h_login_form(request *r);
 void h_login(request *r);
 void h_logout(request *r);
+
+/* dashboard.c */
 void h_dashboard(request *r);
 
 /* users.c */
@@ -140,5 +142,8 @@ void h_api_run_get(request *r);
 void h_api_run_logs(request *r);
 void h_api_run_cancel(request *r);
 void h_api_run_retry(request *r);
+
+/* pipeline_graph.c */
+void h_pipelines_graph(request *r);
 
 #endif

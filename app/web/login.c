@@ -1,4 +1,4 @@
-/* login.c - sign in, sign out, and the dashboard shell.
+/* login.c - sign in and sign out.
  *
  * Sign-in failures are throttled per email and per address from
  * sluice.login_attempts: past the limits the form answers 429 with
@@ -157,31 +157,4 @@ void h_logout(request *r)
     auth_session_end(r);
     page_flash(r, "ok", "You have signed out.");
     http_redirect(r, 303, "/login");
-}
-
-void h_dashboard(request *r)
-{
-    sl_errbuf eb = {0};
-    PGresult *res;
-    sl_err e = db_query(r->db, r->a, &eb, &res,
-                        "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-                        " to_char(at AT TIME ZONE 'UTC', 'Mon DD HH24:MI'),"
-                        " coalesce(actor_email, 'system'), action"
-                        " FROM sluice.audit_log ORDER BY id DESC LIMIT 8",
-                        0, NULL);
-    if (e) {
-        web_db_error(r, e, &eb);
-        return;
-    }
-    json_t *ctx = page_ctx(r, "Dashboard", "dashboard");
-    json_t *recent = json_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(recent, json_pack("{s:s, s:s, s:s, s:s}", "at",
-                                                PQgetvalue(res, i, 0), "at_short",
-                                                PQgetvalue(res, i, 1), "actor",
-                                                PQgetvalue(res, i, 2), "action",
-                                                PQgetvalue(res, i, 3)));
-    json_object_set_new(ctx, "has_recent", json_boolean(json_array_size(recent) > 0));
-    json_object_set_new(ctx, "recent", recent);
-    page_render(r, 200, "dashboard", ctx);
 }

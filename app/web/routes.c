@@ -78,6 +78,7 @@ static const struct route table[] = {
     {"GET", "/pipelines", h_pipelines_list, ROLE_VIEWER, ROUTE_PAGE, 0},
     {"GET", "/pipelines/new", h_pipelines_new, ROLE_EDITOR, ROUTE_PAGE, 0},
     {"POST", "/pipelines", h_pipelines_create, ROLE_EDITOR, ROUTE_PAGE, 64 * 1024},
+    {"GET", "/pipelines/graph", h_pipelines_graph, ROLE_VIEWER, ROUTE_PAGE, 0},
     {"GET", "/pipelines/{id}", h_pipeline_show, ROLE_VIEWER, ROUTE_PAGE, 0},
     {"GET", "/pipelines/{id}/edit", h_pipeline_edit, ROLE_EDITOR, ROUTE_PAGE, 0},
     {"POST", "/pipelines/{id}", h_pipeline_update, ROLE_EDITOR, ROUTE_PAGE, 64 * 1024},
