@@ -30,7 +30,7 @@
 #define ATTENTION_SHOWN 12   /* of them listed */
 #define STALE_FIRES 8        /* fire times looked at for a schedule's interval */
 #define ERROR_SHOWN "200"    /* characters of a run's error in a reason */
-#define CHART_MAX (256 * 1024)
+#define CHART_MAX (1024 * 1024)
 
 #define ID_WINDOW "sluice.partition_id_for_ts(now() - interval '22 days')"
 

@@ -310,21 +310,33 @@ sl_err dg_layout_compute(arena *a, int n, const dg_edge *edges, int ne, dg_layou
     return SL_OK;
 }
 
+/* The k-th segment of edge i: its ends in *a and *b; 0 past the last. */
+static int segment(const dg_layout *l, const dg_edge *e, int i, int k, int *a, int *b)
+{
+    if (l->back[i] || k > l->path_len[i])
+        return 0;
+    *a = k == 0 ? e[i].from : l->path[l->path_start[i] + k - 1];
+    *b = k == l->path_len[i] ? e[i].to : l->path[l->path_start[i] + k];
+    return 1;
+}
+
 long dg_crossings(const dg_layout *l, const dg_edge *edges)
 {
+    /* Every pair of segments: quadratic, for tests and small graphs. */
     long c = 0;
-    /* Straightforward pairs: only for tests and small graphs. */
+    int a1, b1, a2, b2;
     for (int i = 0; i < l->ne; i++) {
-        for (int j = i + 1; j < l->ne; j++) {
-            if (l->back[i] || l->back[j])
+        for (int k = 0; segment(l, edges, i, k, &a1, &b1); k++) {
+            if (l->layer[b1] != l->layer[a1] + 1)
                 continue;
-            int ai = edges[i].from, bi = l->path_len[i] ? l->path[l->path_start[i]] : edges[i].to;
-            int aj = edges[j].from, bj = l->path_len[j] ? l->path[l->path_start[j]] : edges[j].to;
-            if (l->layer[ai] != l->layer[aj] || l->layer[bi] != l->layer[ai] + 1 ||
-                l->layer[bj] != l->layer[aj] + 1)
-                continue;
-            if ((l->pos[ai] - l->pos[aj]) * (l->pos[bi] - l->pos[bj]) < 0)
-                c++;
+            for (int j = i; j < l->ne; j++) {
+                for (int q = j == i ? k + 1 : 0; segment(l, edges, j, q, &a2, &b2); q++) {
+                    if (l->layer[a2] != l->layer[a1] || l->layer[b2] != l->layer[b1])
+                        continue;
+                    if ((long)(l->pos[a1] - l->pos[a2]) * (l->pos[b1] - l->pos[b2]) < 0)
+                        c++;
+                }
+            }
         }
     }
     return c;

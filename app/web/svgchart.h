@@ -10,7 +10,8 @@
  * classes, never style attributes, so a CSP of style-src 'self' holds.
  *
  * The output is appended to an sbuf whose cap the caller chooses; a chart
- * of SVGC_MAX_POINTS points and SVGC_MAX_SERIES series fits in 256 KiB.
+ * of SVGC_MAX_POINTS points and SVGC_MAX_SERIES series fits in 1 MiB (a
+ * 14-day chart takes a few KiB).
  * X labels: every one up to 8 points, else every k-th (8 or fewer shown). */
 #ifndef SL_WEB_SVGCHART_H
 #define SL_WEB_SVGCHART_H
