@@ -431,8 +431,8 @@ static sl_err build_indexes(db *dst, arena *a, tsync *t, sl_errbuf *eb)
     return e;
 }
 
-sl_err pgd_shadow_finish(db *dst, arena *a, tsync *t, long long *count, long long *nulls,
-                         sl_errbuf *eb)
+sl_err pgd_shadow_finish(db *dst, arena *a, tsync *t, int scan, long long *count,
+                         long long *nulls, sl_errbuf *eb)
 {
     sl_err e = exec(dst, eb, arena_printf(a, "ALTER TABLE %s ALTER COLUMN _sluice_run_id"
                                              " DROP DEFAULT", t->q_shadow));
@@ -449,6 +449,8 @@ sl_err pgd_shadow_finish(db *dst, arena *a, tsync *t, long long *count, long lon
                                        t->hash_expr));
     if (e == SL_OK)
         e = build_indexes(dst, a, t, eb);
+    if (e != SL_OK || !scan)
+        return e;
     /* one scan for the row count and the NULLs in NOT NULL source columns */
     sbuf b;
     sb_init(&b, a, (size_t)1 << 24);
@@ -459,8 +461,7 @@ sl_err pgd_shadow_finish(db *dst, arena *a, tsync *t, long long *count, long lon
                       db_quote_ident(a, t->cols[i].name));
     sb_printf(&b, " FROM %s", t->q_shadow);
     PGresult *r;
-    if (e == SL_OK)
-        e = db_query(dst, a, eb, &r, sb_str(&b), 0, NULL);
+    e = db_query(dst, a, eb, &r, sb_str(&b), 0, NULL);
     if (e != SL_OK)
         return e;
     *count = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -65,10 +65,11 @@ sl_err pgd_shadow_begin(db *dst, arena *a, tsync *t, sl_errbuf *eb);
 
 /* After loading: drop that default, fill _sluice_row_hash when the table
  * has one, add the primary key and rebuild the typed table's other
- * indexes on the shadow. *count gets the shadow's rows and nulls[i] the
- * NULLs in column i where the source declares it NOT NULL. */
-sl_err pgd_shadow_finish(db *dst, arena *a, tsync *t, long long *count, long long *nulls,
-                         sl_errbuf *eb);
+ * indexes on the shadow. With scan set, one scan counts the shadow's rows
+ * into *count and the NULLs of each column the source declares NOT NULL
+ * into nulls[i] (else the caller knows them and they are left alone). */
+sl_err pgd_shadow_finish(db *dst, arena *a, tsync *t, int scan, long long *count,
+                         long long *nulls, sl_errbuf *eb);
 
 /* Swap the shadow in and COMMIT: grants copied, then DROP + RENAME; or,
  * when the typed table has what that would lose (views over it, foreign

@@ -51,6 +51,10 @@ typedef struct {
     sl_err err;            /* why the pass stopped the COPY */
     sl_errbuf eb;
     sbuf wm_after;         /* the checkpoint after the last commit */
+    /* the fast path counts NULLs in NOT NULL source columns as rows pass */
+    long long *nulls;
+    int nn_last;           /* the last NOT NULL column's index, -1 for none */
+    ct_field *fields;
 } pass;
 
 static long ms_since(const struct timespec *t0)
@@ -83,12 +87,24 @@ static void pass_init(pass *p, engine *en, tsync *t, run_table *st)
 
 /* ---- the fast path: COPY OUT straight into COPY IN ------------------------- */
 
+/* NULLs in the row's fields that the source declares NOT NULL. */
+static void count_nulls(pass *p, const char *data, size_t len)
+{
+    int n = ct_split(data, len, p->fields, p->nn_last + 1);
+    const ts_column *cols = p->t->cols;
+    for (int i = 0; i <= p->nn_last && i < n; i++)
+        if (cols[i].notnull && p->fields[i].null)
+            p->nulls[i]++;
+}
+
 static int fast_row(const char *data, size_t len, void *arg)
 {
     pass *p = arg;
     p->err = db_copy_in_put(p->en->dst, &p->eb, data, len);
     if (p->err != SL_OK)
         return 1;
+    if (p->nn_last >= 0)
+        count_nulls(p, data, len);
     p->rows++;
     p->unreported++;
     if (progress(p, 0)) {
@@ -254,6 +270,14 @@ static sl_err full_load(pass *p, arena *a, long long *nulls, sl_errbuf *eb)
 {
     engine *en = p->en;
     tsync *t = p->t;
+    long long count = 0;
+    int scan = 1; /* the careful path counts at the end; the fast one as it goes */
+    p->nulls = nulls;
+    p->nn_last = -1;
+    for (int i = 0; i < t->ncols; i++)
+        if (t->cols[i].notnull)
+            p->nn_last = i;
+    p->fields = arena_calloc(a, (size_t)t->ncols + 1, sizeof *p->fields);
     char *max = NULL;
     sl_err e = t->wm >= 0 ? pgx_max_watermark(en->src, a, t, &max, eb) : SL_OK;
     if (e != SL_OK)
@@ -264,10 +288,16 @@ static sl_err full_load(pass *p, arena *a, long long *nulls, sl_errbuf *eb)
         e = pgd_shadow_begin(en->dst, a, t, eb);
         if (e == SL_OK)
             e = fast_pass(p, a, eb);
+        if (e == SL_OK) {
+            count = db_changes(en->dst); /* the rows the destination took */
+            scan = 0;
+        }
         if (e != SL_OK)
             db_rollback(en->dst);
         if (!row_error(en, e) || p->stopped)
             goto loaded;
+        for (int i = 0; i < t->ncols; i++)
+            nulls[i] = 0;
         run_log(en->rc, RUN_WARN, t->pt->source_table, "a row could not be loaded (%s); "
                 "loading again chunk by chunk to set the bad rows aside", eb->msg);
         run_progress(en->rc, p->unreported - p->rows, -1, NULL, 0);
@@ -291,9 +321,8 @@ loaded:
         db_rollback(en->dst);
         return e;
     }
-    long long count = 0;
     char *wm_after = NULL;
-    e = pgd_shadow_finish(en->dst, a, t, &count, nulls, eb);
+    e = pgd_shadow_finish(en->dst, a, t, scan, &count, nulls, eb);
     if (e == SL_OK)
         e = pgd_state_write(en->dst, a, t, max, count, 1, &wm_after, NULL, eb);
     if (e == SL_OK)
