@@ -473,8 +473,15 @@ static sl_err sync_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbu
     if (backfill)
         from = en->opts->backfill_from;
     st->watermark_before = ckpt;
-    if (t->mode == TS_MERGE && !from && (e = pgd_target_empty(en->dst, a, t, &empty, eb)))
+    if (t->mode != TS_FULL && (e = pgd_target_empty(en->dst, a, t, &empty, eb)))
         return e;
+    if (t->mode != TS_FULL && ckpt && !backfill && empty) {
+        /* the checkpoint describes rows that are not there any more */
+        run_log(en->rc, RUN_WARN, pt->source_table, "%s is %s but the checkpoint says %s was "
+                "synced: reading everything again", t->q_target,
+                drift.created ? "new" : "empty", ckpt);
+        from = NULL;
+    }
     pass p;
     pass_init(&p, en, t, st);
     p.exact_next = backfill;

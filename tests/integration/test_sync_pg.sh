@@ -483,4 +483,17 @@ assert_eq "quality: within the threshold (1 of 4 rows off = 25% <= 30%) it passe
             WHERE run_id = $(last_run_id) AND check_type = 'row_count'")"
 ctl "DELETE FROM sluice.settings WHERE key = 'quality'" > /dev/null
 
+# ==== a checkpoint without its rows ======================================================
+
+dst "DROP TABLE analytics.bound" > /dev/null
+sl sync bound
+assert_eq "dropped table: recreated and reloaded, not just rows past the checkpoint" \
+    "0 success" "$RC $(last_run)"
+same "dropped table: every row is back" bound "id, v, updated_at"
+assert_contains "dropped table: the log says why everything was read" "$(run_log_text)" \
+    "reading everything again"
+dst "TRUNCATE analytics.bound" > /dev/null
+sl sync bound
+same "truncated table: every row is back" bound "id, v, updated_at"
+
 h_done
