@@ -17,5 +17,6 @@ int cmd_destination(int argc, char **argv, const sl_config *cfg); /* destination
 int cmd_source_probe(int argc, char **argv, const sl_config *cfg); /* probe.c */
 int cmd_sync(int argc, char **argv, const sl_config *cfg);  /* sync.c */
 int cmd_demo(int argc, char **argv, const sl_config *cfg);   /* demo.c */
+int cmd_triggers(int argc, char **argv, const sl_config *cfg); /* triggers.c */
 
 #endif

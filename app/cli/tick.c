@@ -36,6 +36,7 @@
 #include "log.h"
 #include "runner.h"
 #include "scheduler.h"
+#include "triggers.h"
 
 #define POLL_SECONDS 5      /* look at the queue at least this often while waiting */
 #define CHANNEL "sluice_runs"
@@ -202,8 +203,10 @@ static void tick_pass(tick *t)
 {
     sched_settings_load(t->d, &t->set);
     tick_schedules(t);
-    /* Event triggers (pipeline_success, landing_zone_upload, webhook) queue
-     * their runs here, between the schedules and the retries. */
+    /* Event triggers (pipeline_success, landing_zone_upload) queue their
+     * runs here, between the schedules and the retries (triggers.h; one
+     * process at a time; webhooks queue theirs in sluice-web). */
+    triggers_tick(t->d);
     tick_retries(t);
     while (!runner_stopping() && tick_run_one(t))
         tick_schedules(t);

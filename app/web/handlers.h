@@ -146,4 +146,28 @@ void h_api_run_retry(request *r);
 /* pipeline_graph.c */
 void h_pipelines_graph(request *r);
 
+/* triggers.c */
+void h_pipeline_triggers(request *r);
+void h_pipeline_trigger_new(request *r);
+void h_pipeline_trigger_create(request *r);
+void h_trigger_edit(request *r);
+void h_trigger_update(request *r);
+void h_trigger_enable(request *r);
+void h_trigger_disable(request *r);
+void h_trigger_delete_form(request *r);
+void h_trigger_delete(request *r);
+void h_trigger_rotate_form(request *r);
+void h_trigger_rotate(request *r);
+
+/* triggers_api.c */
+void h_api_pipeline_triggers(request *r);
+void h_api_pipeline_trigger_create(request *r);
+void h_api_trigger_get(request *r);
+void h_api_trigger_patch(request *r);
+void h_api_trigger_delete(request *r);
+void h_api_trigger_rotate(request *r);
+
+/* hooks.c */
+void h_api_hook(request *r);
+
 #endif

@@ -19,6 +19,7 @@
 #include "params.h"
 #include "pipeline_form.h"
 #include "runs.h"
+#include "triggers.h"
 #include "uuid.h"
 #include "worker.h"
 
@@ -173,6 +174,7 @@ void h_pipeline_show(request *r)
     json_object_set_new(ctx, "p", pf_pipeline_view(r, &p));
     pf_put_fires(r, ctx, p.schedule, p.timezone);
     runs_put_pipeline(r, ctx, p.id); /* runs.h: the Runs card (runs/pipeline_actions) */
+    trg_put_pipeline(r, ctx, p.id);  /* triggers.h: the Triggers card (triggers/card) */
     page_render(r, 200, "pipelines/show", ctx);
 }
 
