@@ -227,13 +227,34 @@ static sl_err due_one(db *d, arena *a, PGresult *res, sched_due_counts *n, sl_er
     return e;
 }
 
+/* Queued runs the scheduler made (scheduled slots, automatic retries) of
+ * pipelines paused since are skipped, with their run.skipped events: a
+ * pause stops what the scheduler started, not what people asked for. */
+#define PAUSED_SQL                                                                          \
+    "WITH s AS (UPDATE sluice_runs.runs r SET status = 'skipped', finished_at = now(),"     \
+    " skip_reason = 'pipeline paused' FROM sluice.pipelines p"                              \
+    " WHERE p.id = r.pipeline_id AND p.status = 'paused' AND r.status = 'queued'"           \
+    " AND (r.trigger = 'scheduled' OR (r.trigger = 'retry' AND r.retry_of IS NOT NULL))"    \
+    " RETURNING r.id, r.pipeline_id, p.name, r.trigger)"                                    \
+    " INSERT INTO sluice_events.events (stream, type, data, metadata, correlation_id)"      \
+    " SELECT 'pipeline:' || s.pipeline_id, 'run.skipped', jsonb_build_object('run_id',"     \
+    " s.id::text, 'pipeline_id', s.pipeline_id::text, 'pipeline_name', s.name, 'status',"  \
+    " 'skipped', 'trigger', s.trigger, 'reason', 'pipeline paused'),"                       \
+    " jsonb_build_object('run_id', s.id::text), s.id::text FROM s"
+
 sl_err sched_due(db *d, const sched_clock *c, sched_due_counts *counts, sl_errbuf *eb)
 {
     sched_due_counts n = {0};
     arena *a = arena_new(0), *keep = arena_new(0);
     const char *done = "{}";    /* pipelines handled in this call */
-    sl_err e = SL_OK;
-    for (int i = 0; i < DUE_MAX; i++) {
+    db_rollback(d);
+    sl_err e = db_exec(d, eb, PAUSED_SQL, 0, NULL);
+    if (!e && db_changes(d) > 0) {
+        n.skipped += (int)db_changes(d);
+        log_info("scheduler: %lld queued scheduled run(s) or retries skipped: pipeline paused",
+                 db_changes(d));
+    }
+    for (int i = 0; !e && i < DUE_MAX; i++) {
         arena_reset(a);
         db_rollback(d);
         e = db_begin(d, eb);

@@ -62,7 +62,9 @@ typedef struct {
  * and next_run_at moves to the schedule's next fire time after now, so a
  * schedule fires once after downtime however many slots it missed. A NULL
  * next_run_at is computed without firing; a schedule that can never fire
- * (bad expression or zone) gets 'infinity' and a warning. d must not be in
+ * (bad expression or zone) gets 'infinity' and a warning. Queued
+ * scheduled runs and automatic retries of pipelines paused since are
+ * skipped ("pipeline paused"). d must not be in
  * a transaction. Counts go to *n (may be NULL). SL_EDB / SL_EDBDOWN on a
  * database failure (the pipelines done before it stay done). */
 sl_err sched_due(db *d, const sched_clock *c, sched_due_counts *n, sl_errbuf *eb);

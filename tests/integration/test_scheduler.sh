@@ -280,6 +280,14 @@ JIT=$(ctl "SELECT count(*) || '|' || bool_and(extract(epoch FROM r.not_before - 
              (SELECT id FROM sluice.pipelines WHERE name LIKE 'jitter_%')")
 assert_eq "six retries, each 30 s +-20%" "6|true" "${JIT%|*}"
 assert_true "jitter spreads them (${JIT##*|} distinct)" test "${JIT##*|}" -ge 3
+ctl "UPDATE sluice.pipelines SET status = 'paused' WHERE id = '${JP[0]}'" > /dev/null
+tick_at "" --once
+assert_eq "pausing a pipeline skips its queued retry" "skipped|pipeline paused" \
+    "$(ctl "SELECT status || '|' || skip_reason FROM sluice_runs.runs
+            WHERE pipeline_id = '${JP[0]}' AND trigger = 'retry'")"
+assert_eq "the other retries wait on" 5 \
+    "$(ctl "SELECT count(*) FROM sluice_runs.runs WHERE trigger = 'retry' AND status = 'queued'
+            AND pipeline_id IN (SELECT id FROM sluice.pipelines WHERE name LIKE 'jitter_%')")"
 
 # --- timeout ------------------------------------------------------------------------
 
