@@ -34,11 +34,13 @@
 #include "db.h"
 #include "keyring.h"
 #include "log.h"
+#include "outbox.h"
 #include "runner.h"
 #include "scheduler.h"
 #include "triggers.h"
 
 #define POLL_SECONDS 5      /* look at the queue at least this often while waiting */
+#define NOTIFY_JOB_SECONDS 20 /* the notify job stops claiming after this long */
 #define CHANNEL "sluice_runs"
 
 typedef struct {
@@ -80,6 +82,29 @@ static void job_stuck_runs(tick *t)
         log_info("tick: %d queued run(s) skipped: their pipeline was deleted", skipped);
 }
 
+/* Notifications: deliver the outbox messages that are due (outbox.h), for
+ * at most NOTIFY_JOB_SECONDS, so the tick gets on with its runs. */
+static void job_notify(tick *t)
+{
+    sl_errbuf eb = {0};
+    if (!keyring_key()) {
+        unsigned char key[CR_KEY_BYTES];
+        sl_err e = keyring_load(t->cfg, t->d, key, &eb);
+        sodium_memzero(key, sizeof key);
+        if (e) {
+            log_warn("tick: notifications not delivered: %s", eb.msg);
+            return;
+        }
+    }
+    outbox_opts o = {.max_seconds = NOTIFY_JOB_SECONDS, .stop = runner_stopping};
+    outbox_counts n = {0};
+    if (outbox_run(t->d, t->cfg->base_url[0] ? t->cfg->base_url : NULL, &o, &n, &eb) != SL_OK)
+        log_warn("tick: notifications: %s", eb.msg);
+    if (n.claimed)
+        log_info("tick: notifications: %ld delivered, %ld to retry, %ld dead-lettered",
+                 n.delivered, n.retried, n.dead);
+}
+
 /* The housekeeping jobs, in the order a tick runs them. A job runs on the
  * tick's connection (not inside a transaction; it leaves none open) and
  * only in the one tick that holds its lock, so it must be safe to skip in
@@ -90,6 +115,7 @@ static const struct {
     tick_job_fn fn;
 } tick_jobs[] = {
     {"stuck_runs", job_stuck_runs},
+    {"notify", job_notify},
 };
 
 /* Run fn as job `name` if no other process is running that job now.
@@ -210,6 +236,9 @@ static void tick_pass(tick *t)
     tick_retries(t);
     while (!runner_stopping() && tick_run_one(t))
         tick_schedules(t);
+    /* Runs finished in this pass enqueued their notifications: send them
+     * now rather than at the next tick. */
+    tick_job(t, "notify", job_notify);
 }
 
 /* --- waiting ------------------------------------------------------------------------ */

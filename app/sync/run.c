@@ -773,9 +773,12 @@ void run_event(run_ctx *rc, const char *type, const json_t *data)
         json_object_set_new(d, "pipeline_name", json_string(rc->pipeline_name));
     const char *text = jsonx_dump(rc->tmp, d);
     json_decref(d);
+    /* With its notifications (the outbox), in the same statement. */
     wq(rc, NULL, "an event",
-       "INSERT INTO sluice_events.events (stream, type, data, metadata, correlation_id)"
-       " VALUES ('pipeline:' || $1, $2, $3::jsonb, jsonb_build_object('run_id', $4::text), $4)",
+       "WITH e AS (INSERT INTO sluice_events.events (stream, type, data, metadata,"
+       " correlation_id) VALUES ('pipeline:' || $1, $2, $3::jsonb,"
+       " jsonb_build_object('run_id', $4::text), $4) RETURNING id, stream, type, data)"
+       " SELECT sluice_events.enqueue_event(id, stream, type, data) FROM e",
        4, (const char *[]){rc->pipeline_id, type, text, rc->id_text});
     unlock(rc);
 }
@@ -860,22 +863,28 @@ static sl_err finish_tx(db *d, arena *a, const char *id, const char *from, const
                              (json_int_t)dead);
     const char *text = jsonx_dump(a, data);
     json_decref(data);
+/* Each event enqueues its notifications (the outbox, sql/009_outbox.sql) in
+ * the statement that appends it, so both commit with the run's outcome. */
 #define EVENT_SQL                                                                           \
-    "INSERT INTO sluice_events.events (stream, type, data, metadata, correlation_id)"      \
-    " VALUES ('pipeline:' || $1, $2, $3::jsonb, jsonb_build_object('run_id', $4::text), $4)"
+    "WITH e AS (INSERT INTO sluice_events.events (stream, type, data, metadata,"           \
+    " correlation_id) VALUES ('pipeline:' || $1, $2, $3::jsonb,"                            \
+    " jsonb_build_object('run_id', $4::text), $4) RETURNING id, stream, type, data)"       \
+    " SELECT sluice_events.enqueue_event(id, stream, type, data) FROM e"
     e = db_exec(d, eb, EVENT_SQL, 4, (const char *[]){pid, event_type(status), text, id});
     if (!e && dead > 0)
         e = db_exec(d, eb, EVENT_SQL, 4, (const char *[]){pid, "dead_letters.created", text, id});
     if (!e && qfail > 0)
         e = db_exec(d, eb,
-                    "INSERT INTO sluice_events.events (stream, type, data, metadata,"
-                    " correlation_id) SELECT 'pipeline:' || $1, 'quality.failed',"
+                    "WITH e AS (INSERT INTO sluice_events.events (stream, type, data,"
+                    " metadata, correlation_id) SELECT 'pipeline:' || $1, 'quality.failed',"
                     " $3::jsonb || jsonb_build_object('quality_failures', count(*), 'checks',"
                     " jsonb_agg(jsonb_build_object('table', table_name, 'check', check_type,"
                     " 'message', message) ORDER BY id)),"
                     " jsonb_build_object('run_id', $2::text), $2"
                     " FROM sluice_runs.quality_log"
-                    " WHERE run_id = $2::bigint AND status = 'failed'",
+                    " WHERE run_id = $2::bigint AND status = 'failed'"
+                    " RETURNING id, stream, type, data)"
+                    " SELECT sluice_events.enqueue_event(id, stream, type, data) FROM e",
                     3, (const char *[]){pid, id, text});
 #undef EVENT_SQL
     return e;

@@ -75,8 +75,9 @@ void run_quality(run_ctx *rc, const char *table, const char *check_type, const c
                  long long expected, long long actual, const char *const *columns, int ncolumns,
                  const char *message);
 
-/* Append an event (schema.drifted, ...) to sluice_events.events now. data
- * is borrowed. */
+/* Append an event (schema.drifted, ...) to sluice_events.events now, with
+ * its notification messages (sluice_events.enqueue_event, the outbox) in
+ * the same statement. data is borrowed. */
 void run_event(run_ctx *rc, const char *type, const json_t *data);
 
 /* ---- added for the runner, the CLI and the console ----------------------- */
@@ -138,7 +139,9 @@ sl_err run_cancel(db *d, int64_t run_id, const char **status, sl_errbuf *eb);
 /* Finish: status success | failed | cancelled, error text or NULL. In one
  * transaction: the run row (totals summed from run_table_stats), an event
  * run.succeeded / run.failed / run.cancelled (plus dead_letters.created and
- * quality.failed when there were any). Frees rc. */
+ * quality.failed when there were any), and each event's notification
+ * messages for the subscribed targets (the transactional outbox,
+ * sql/009_outbox.sql). Frees rc. */
 sl_err run_finish(run_ctx *rc, const char *status, const char *error, sl_errbuf *eb);
 
 #endif
