@@ -287,13 +287,15 @@ static const char *thousands(arena *a, long long v)
     return arena_strdup(a, out);
 }
 
-/* 850 -> "850 ms", 5678 -> "5.7 s", 65000 -> "1 min 5 s", 3723000 -> "1 h 2 min" */
+/* 850 -> "850 ms", 5678 -> "5.7 s", 59960 -> "1 min 0 s", 65000 -> "1 min 5 s",
+ * 3723000 -> "1 h 2 min" */
 static const char *duration_text(arena *a, long long ms)
 {
     if (ms < 1000)
         return arena_printf(a, "%lld ms", ms < 0 ? 0 : ms);
-    if (ms < 60000)
-        return arena_printf(a, "%lld.%lld s", ms / 1000, (ms % 1000) / 100);
+    long long tenths = (ms + 50) / 100;
+    if (tenths < 600)
+        return arena_printf(a, "%lld.%lld s", tenths / 10, tenths % 10);
     long long s = ms / 1000;
     if (s < 3600)
         return arena_printf(a, "%lld min %lld s", s / 60, s % 60);
@@ -427,6 +429,13 @@ static void summarise(arena *a, const notify_env *env, const char *type, const j
 
 /* --- the four formats -------------------------------------------------------------------- */
 
+/* Text forms (Slack's fallback, Telegram) leave out the facts their title
+ * already says. */
+static int in_text(const fact *f)
+{
+    return strcmp(f->name, "Pipeline") != 0 && strcmp(f->name, "Outcome") != 0;
+}
+
 static json_t *slack_field(arena *a, const char *name, const char *value)
 {
     size_t room = NOTIFY_SLACK_FIELD_MAX - notify_u16len(name) - 3;
@@ -463,7 +472,7 @@ static json_t *render_slack(arena *a, const summary *s)
     /* The fallback (notifications, old clients): title, facts, detail, link. */
     const char *text = clip_esc(a, s->title, NOTIFY_SLACK_HEADER_MAX, esc_slack);
     for (int i = 0, k = 0; i < s->nfacts; i++)
-        if (strcmp(s->facts[i].name, "Pipeline") != 0)
+        if (in_text(&s->facts[i]))
             text = arena_printf(a, "%s%s%s: %s", text, k++ ? ", " : " - ", s->facts[i].name,
                                 clip_esc(a, s->facts[i].value, 200, esc_slack));
     if (s->detail)
@@ -510,7 +519,7 @@ static json_t *render_telegram(arena *a, const summary *s, const char *chat_id)
 {
     const char *head = arena_printf(a, "<b>%s</b>", clip_esc(a, s->title, 256, esc_html));
     for (int i = 0; i < s->nfacts; i++)
-        if (strcmp(s->facts[i].name, "Pipeline") != 0)
+        if (in_text(&s->facts[i]))
             head = arena_printf(a, "%s\n%s: %s", head, s->facts[i].name,
                                 clip_esc(a, s->facts[i].value, TELEGRAM_FACT_MAX, esc_html));
     const char *tail = "";

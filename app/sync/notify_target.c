@@ -54,6 +54,9 @@ const char *notify_check_url(const char *url)
         return "must not contain spaces or control characters";
     if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
         return "must start with https:// (or http://)";
+    const char *auth = strstr(url, "://") + 3;
+    if (*auth == '/' || *auth == '?' || *auth == '#' || *auth == '\0')
+        return "must name a host";
     CURLU *u = curl_url();
     char *host = NULL, *frag = NULL;
     const char *why = NULL;
