@@ -453,6 +453,84 @@ _h_mariadb_forget() {
     H_MY_DIR="" H_MY_PORT="" H_MY_PASSWORD="" H_MY_SOCKET=""
 }
 
+# --- webhook receiver ----------------------------------------------------------------
+
+H_RECV_PID="" H_RECV_PORT="" H_RECV_URL="" H_RECV_LOG=""
+
+# h_receiver_start: tests/lib/receiver.mjs on 127.0.0.1 and a free port, in
+# the background, recording every request to $H_TMP/receiver.jsonl; stopped
+# by pid at cleanup. Exports H_RECV_PID, H_RECV_PORT, H_RECV_URL
+# (http://127.0.0.1:PORT) and H_RECV_LOG. It answers 200 until told
+# otherwise (h_receiver_mode).
+h_receiver_start() {
+    _h_need_tmp
+    local out=$H_TMP/receiver.out
+    H_RECV_LOG=$H_TMP/receiver.jsonl
+    : > "$out"
+    setsid node "$H_ROOT/tests/lib/receiver.mjs" --log "$H_RECV_LOG" \
+        < /dev/null > "$out" 2>> "$H_LOG/receiver.log" &
+    H_RECV_PID=$!
+    h_defer h_receiver_stop
+    if ! h_wait_for 10 grep -q '^listening ' "$out"; then
+        cat "$H_LOG/receiver.log" >&2
+        echo "h_receiver_start: the receiver did not start" >&2
+        return 1
+    fi
+    H_RECV_PORT=$(awk '/^listening / { print $2; exit }' "$out")
+    H_RECV_URL=http://127.0.0.1:$H_RECV_PORT
+    export H_RECV_PID H_RECV_PORT H_RECV_URL H_RECV_LOG
+}
+
+h_receiver_stop() {
+    h_stop_pid "$H_RECV_PID" 5
+    H_RECV_PID=""
+}
+
+# h_receiver_mode MODE [key=value...]: how the receiver answers from now on:
+# MODE is 200, 500, 429, 410, 302, hang or any status; keys: path=/x (only
+# that path; default every path), retry_after=N, retry_date=true, seconds=N
+# (hang), location=URL (302), body=TEXT, times=N (then back to the default).
+# MODE "sequence" takes codes=500,500,200 (one per request). "reset" forgets
+# every mode. Non-zero when the receiver refuses it.
+h_receiver_mode() {
+    local mode=$1 kv k v json
+    shift
+    case "$mode" in
+        reset) json='{"reset":true' ;;
+        sequence) json='{"sequence":[]' ;;
+        *) json=$(printf '{"mode":"%s"' "$mode") ;;
+    esac
+    for kv in "$@"; do
+        k=${kv%%=*} v=${kv#*=}
+        case "$k" in
+            codes) json=${json/\"sequence\":[]/\"sequence\":[\"${v//,/\",\"}\"]} ;;
+            retry_after|seconds|times) json+=$(printf ',"%s":%d' "$k" "$v") ;;
+            retry_date) json+=$(printf ',"%s":%s' "$k" "$v") ;;
+            *) json+=$(printf ',"%s":%s' "$k" \
+                "$(node -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$v")") ;;
+        esac
+    done
+    json+='}'
+    curl -s -f -m 5 -o /dev/null -X POST -H 'Content-Type: application/json' \
+        --data-binary "$json" "$H_RECV_URL/_control"
+}
+
+# h_receiver_requests [PATH]: the requests recorded so far, one JSON object a
+# line (see receiver.mjs), optionally only those to PATH; `| wc -l` counts.
+h_receiver_requests() {
+    [ -f "$H_RECV_LOG" ] || return 0
+    if [ $# -eq 0 ]; then
+        cat "$H_RECV_LOG"
+    else
+        grep -F "\"path\":\"$1\"," "$H_RECV_LOG" || true
+    fi
+}
+
+# h_receiver_clear: forget the requests recorded so far.
+h_receiver_clear() {
+    : > "$H_RECV_LOG"
+}
+
 # --- cleanup -------------------------------------------------------------------------
 
 H_DEFERRED=()
