@@ -317,11 +317,14 @@ sl_err pgd_target_empty(db *dst, arena *a, const tsync *t, int *empty, sl_errbuf
 }
 
 sl_err pgd_state_write(db *dst, arena *a, const tsync *t, const char *wm, long long rows,
-                       int exact, char **wm_out, long long *rows_out, sl_errbuf *eb)
+                       enum pgd_state_how how, char **wm_out, long long *rows_out,
+                       sl_errbuf *eb)
 {
     const char *set;
-    if (exact) {
+    if (how == PGD_STATE_RESET) {
         set = "watermark = EXCLUDED.watermark, rows = EXCLUDED.rows";
+    } else if (how == PGD_STATE_REWIND) {
+        set = "watermark = EXCLUDED.watermark, rows = s.rows + EXCLUDED.rows";
     } else {
         const char *type = t->cols[t->wm].dest_type;
         set = arena_printf(a, "watermark = CASE"

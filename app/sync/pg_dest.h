@@ -49,13 +49,21 @@ sl_err pgd_checkpoint(db *dst, arena *a, const tsync *t, char **wm, int *found,
 /* Whether the typed table has no rows. */
 sl_err pgd_target_empty(db *dst, arena *a, const tsync *t, int *empty, sl_errbuf *eb);
 
-/* Write t's checkpoint in the current transaction. exact: set watermark
- * and rows as given (full refresh, the first chunk of a backfill); else
- * advance: the watermark only moves forward (compared as the column's
- * type) and rows adds up. wm may be NULL (no new watermark). The resulting
- * watermark and row total go to *wm_out (in a; may be NULL) and *rows_out. */
+/* How pgd_state_write moves a checkpoint. */
+enum pgd_state_how {
+    PGD_STATE_ADVANCE, /* the watermark only moves forward (compared as the column's type);
+                        * rows adds up: a chunk of an incremental run */
+    PGD_STATE_REWIND,  /* the watermark is set as given; rows adds up: a backfill's first */
+    PGD_STATE_RESET    /* watermark and rows are set as given: a full refresh */
+};
+
+/* Write t's checkpoint in the current transaction, moving it as how says.
+ * wm may be NULL (no new watermark: ADVANCE keeps the old one). The
+ * resulting watermark and row total go to *wm_out (in a; may be NULL)
+ * and *rows_out (may be NULL). Errors from the destination. */
 sl_err pgd_state_write(db *dst, arena *a, const tsync *t, const char *wm, long long rows,
-                       int exact, char **wm_out, long long *rows_out, sl_errbuf *eb);
+                       enum pgd_state_how how, char **wm_out, long long *rows_out,
+                       sl_errbuf *eb);
 
 /* Start a full refresh: BEGIN, then the shadow table like the typed one
  * (columns, defaults, checks; no indexes yet) whose _sluice_run_id

@@ -42,7 +42,7 @@ typedef struct {
     pgl_loader *ld;        /* chunked passes */
     pgl_chunk *ch;
     int per_chunk_tx;      /* incremental: each chunk commits with its checkpoint */
-    int exact_next;        /* backfill: the next checkpoint is set, not advanced */
+    int rewind_next;       /* backfill: the next checkpoint is set, not advanced */
     long long rows;        /* rows read from the source in this pass */
     long long unreported;  /* rows not yet counted in the run's progress */
     struct timespec last;
@@ -167,7 +167,9 @@ static sl_err flush(pass *p)
     long long total = 0;
     if (e == SL_OK && p->per_chunk_tx)
         e = pgd_state_write(en->dst, c->a, p->t, c->has_wm ? sb_str(&c->wm) : NULL,
-                            p->ld->loaded - before, p->exact_next, &wm, &total, &p->eb);
+                            p->ld->loaded - before,
+                            p->rewind_next ? PGD_STATE_REWIND : PGD_STATE_ADVANCE, &wm,
+                            &total, &p->eb);
     if (e == SL_OK && p->per_chunk_tx)
         e = db_commit(en->dst, &p->eb);
     if (e != SL_OK) {
@@ -177,7 +179,7 @@ static sl_err flush(pass *p)
         return p->err = e;
     }
     if (p->per_chunk_tx) {
-        p->exact_next = 0;
+        p->rewind_next = 0;
         sb_clear(&p->wm_after);
         if (wm)
             sb_puts(&p->wm_after, wm);
@@ -186,7 +188,9 @@ static sl_err flush(pass *p)
     }
     update_stats(p);
     pgl_chunk_clear(c);
-    if (progress(p, 1) || p->cancel_seen) {
+    int cancel = run_progress(en->rc, p->unreported, -1, NULL, 0);
+    p->unreported = 0;
+    if (cancel || p->cancel_seen) {
         p->stopped = 1;
         return p->err = sl_fail(&p->eb, SL_ECONFLICT, "cancelled");
     }
@@ -324,7 +328,7 @@ loaded:
     char *wm_after = NULL;
     e = pgd_shadow_finish(en->dst, a, t, scan, &count, nulls, eb);
     if (e == SL_OK)
-        e = pgd_state_write(en->dst, a, t, max, count, 1, &wm_after, NULL, eb);
+        e = pgd_state_write(en->dst, a, t, max, count, PGD_STATE_RESET, &wm_after, NULL, eb);
     if (e == SL_OK)
         e = pgd_shadow_swap(en->dst, a, t, eb);
     if (e != SL_OK) {
@@ -484,7 +488,7 @@ static sl_err sync_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbu
     }
     pass p;
     pass_init(&p, en, t, st);
-    p.exact_next = backfill;
+    p.rewind_next = backfill;
     long long *nulls = arena_calloc(a, (size_t)t->ncols, sizeof *nulls);
     if (t->mode == TS_FULL || (t->mode == TS_MERGE && !from && empty)) {
         run_log(en->rc, RUN_INFO, pt->source_table, "%s%s", why,

@@ -317,21 +317,26 @@ START_TEST(test_state_advances_only)
         {"2024-01-01 09:00:00+00", "0", "2024-01-01 10:00:00+00"}, /* never back */
         {"2024-01-01 10:00:00.000001+00", "0", "2024-01-01 10:00:00.000001+00"},
         {NULL, "0", "2024-01-01 10:00:00.000001+00"},             /* no watermark: kept */
-        {"2023-06-01 00:00:00+00", "1", "2023-06-01 00:00:00+00"}, /* backfill: set */
+        {"2023-06-01 00:00:00+00", "2", "2023-06-01 00:00:00+00"}, /* backfill: set */
+        {"2023-05-01 00:00:00+00", "1", "2023-05-01 00:00:00+00"}, /* full refresh */
     };
+    static const long long want_rows[] = {10, 20, 30, 40, 50, 10};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        enum pgd_state_how how = steps[i][1][0] == '1'   ? PGD_STATE_RESET
+                                 : steps[i][1][0] == '2' ? PGD_STATE_REWIND
+                                                         : PGD_STATE_ADVANCE;
         ck_assert_int_eq(db_begin(g_db, &eb), SL_OK);
-        ck_assert_msg(pgd_state_write(g_db, g_a, &t, steps[i][0], 10, steps[i][1][0] == '1',
-                                      &wm, &rows, &eb) == SL_OK, "%s", eb.msg);
+        ck_assert_msg(pgd_state_write(g_db, g_a, &t, steps[i][0], 10, how, &wm, &rows, &eb)
+                          == SL_OK, "%s", eb.msg);
         ck_assert_int_eq(db_commit(g_db, &eb), SL_OK);
         ck_assert_str_eq(wm, steps[i][2]);
+        ck_assert_int_eq((int)rows, (int)want_rows[i]); /* added up; a reset sets it */
     }
-    ck_assert_int_eq((int)rows, 10); /* exact sets the rows too */
     char *found_wm = NULL;
     int found = 0;
     ck_assert_int_eq(pgd_checkpoint(g_db, g_a, &t, &found_wm, &found, &eb), SL_OK);
     ck_assert_int_eq(found, 1);
-    ck_assert_str_eq(found_wm, "2023-06-01 00:00:00+00");
+    ck_assert_str_eq(found_wm, "2023-05-01 00:00:00+00");
     /* another watermark column: the checkpoint does not apply */
     static ts_column other[2] = {{"id", "integer", "integer", 1, 1, CT_NUMBER},
                                  {"changed", "bigint", "bigint", 0, 0, CT_NUMBER}};
