@@ -19,5 +19,6 @@ int cmd_sync(int argc, char **argv, const sl_config *cfg);  /* sync.c */
 int cmd_demo(int argc, char **argv, const sl_config *cfg);   /* demo.c */
 int cmd_triggers(int argc, char **argv, const sl_config *cfg); /* triggers.c */
 int cmd_notify(int argc, char **argv, const sl_config *cfg);   /* notify.c */
+int cmd_partitions(int argc, char **argv, const sl_config *cfg); /* partitions.c */
 
 #endif

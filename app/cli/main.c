@@ -23,6 +23,7 @@ static const struct {
     {"tick", cmd_tick, 1, "do the work that is due (cron runs this every minute)"},
     {"triggers", cmd_triggers, 1, "fire event triggers now (each tick does this)"},
     {"notify", cmd_notify, 1, "deliver queued notifications now (each tick does this)"},
+    {"partitions", cmd_partitions, 1, "partition maintenance now (each tick does this)"},
     {"sync", cmd_sync, 1, "run one pipeline now, in the foreground, with progress"},
     {"user", cmd_user, 1, "manage console users (add, list, set-password, set-role, ...)"},
     {"token", cmd_token, 1, "create, list and revoke API tokens"},

@@ -35,6 +35,7 @@
 #include "keyring.h"
 #include "log.h"
 #include "outbox.h"
+#include "partitions.h"
 #include "runner.h"
 #include "scheduler.h"
 #include "triggers.h"
@@ -105,6 +106,14 @@ static void job_notify(tick *t)
                  n.delivered, n.retried, n.dead);
 }
 
+/* Partition maintenance (partitions.h): one plan query when nothing is due. */
+static void job_partitions(tick *t)
+{
+    arena *a = arena_new(0);
+    partitions_job(t->d, sched_clock_sql(&t->clock, a));
+    arena_free(a);
+}
+
 /* The housekeeping jobs, in the order a tick runs them. A job runs on the
  * tick's connection (not inside a transaction; it leaves none open) and
  * only in the one tick that holds its lock, so it must be safe to skip in
@@ -116,6 +125,7 @@ static const struct {
 } tick_jobs[] = {
     {"stuck_runs", job_stuck_runs},
     {"notify", job_notify},
+    {"partitions", job_partitions},
 };
 
 /* Run fn as job `name` if no other process is running that job now.

@@ -170,4 +170,11 @@ void h_api_trigger_rotate(request *r);
 /* hooks.c */
 void h_api_hook(request *r);
 
+/* partitions.c */
+void h_partitions_page(request *r);
+void h_partitions_run_form(request *r);
+void h_partitions_run(request *r);
+void h_api_partitions(request *r);
+void h_api_partitions_run(request *r);
+
 #endif

@@ -157,6 +157,12 @@ static const struct route table[] = {
     {"DELETE", "/api/v1/triggers/{id}", h_api_trigger_delete, ROLE_EDITOR, ROUTE_API, 0},
     {"POST", "/api/v1/triggers/{id}/rotate-secret", h_api_trigger_rotate, ROLE_EDITOR,
      ROUTE_API, 16 * 1024},
+    {"GET", "/partitions", h_partitions_page, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"GET", "/partitions/run", h_partitions_run_form, ROLE_ADMIN, ROUTE_PAGE, 0},
+    {"POST", "/partitions/run", h_partitions_run, ROLE_ADMIN, ROUTE_PAGE, 16 * 1024},
+    {"GET", "/api/v1/partitions", h_api_partitions, ROLE_VIEWER, ROUTE_API, 0},
+    {"POST", "/api/v1/admin/partitions/run", h_api_partitions_run, ROLE_ADMIN, ROUTE_API,
+     16 * 1024},
     /* Public: authenticated by its Standard Webhooks signature (hooks.c). */
     {"POST", "/api/v1/hooks/{id}", h_api_hook, ROLE_PUBLIC, ROUTE_API, 256 * 1024},
 };
