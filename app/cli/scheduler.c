@@ -41,7 +41,8 @@ sl_err sched_clock_init(sched_clock *c, db *d, const char *text, sl_errbuf *eb)
     /* Without an offset the text is UTC, whatever the session's zone. */
     sl_err e = db_query_value(d, a, eb, &v,
                               "SELECT extract(epoch FROM CASE"
-                              " WHEN $1 ~ '[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)? *(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$'"
+                              " WHEN $1 ~ '[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)?"
+                              " *(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$'"
                               " THEN $1::timestamptz"
                               " ELSE $1::timestamp AT TIME ZONE 'UTC' END)::float8",
                               1, (const char *[]){text});
