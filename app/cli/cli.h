@@ -17,6 +17,7 @@ int cmd_destination(int argc, char **argv, const sl_config *cfg); /* destination
 int cmd_source_probe(int argc, char **argv, const sl_config *cfg); /* probe.c */
 int cmd_sync(int argc, char **argv, const sl_config *cfg);  /* sync.c */
 int cmd_demo(int argc, char **argv, const sl_config *cfg);   /* demo.c */
+int cmd_reap(int argc, char **argv, const sl_config *cfg);   /* reap.c */
 int cmd_triggers(int argc, char **argv, const sl_config *cfg); /* triggers.c */
 int cmd_notify(int argc, char **argv, const sl_config *cfg);   /* notify.c */
 int cmd_partitions(int argc, char **argv, const sl_config *cfg); /* partitions.c */

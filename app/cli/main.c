@@ -29,6 +29,7 @@ static const struct {
     {"token", cmd_token, 1, "create, list and revoke API tokens"},
     {"key", cmd_key, 1, "create the secret key file that seals credentials"},
     {"destination", cmd_destination, 1, "register the local warehouse as a destination"},
+    {"reap", cmd_reap, 1, "apply the retention settings now (each tick does this hourly)"},
     {"demo", cmd_demo, 1, "set up the demo shop source and pipeline (make run does)"},
     {"config", cmd_config, 0, "print the effective configuration, secrets masked"},
     /* help NULL: not listed in `sluice --help` (documented in its own --help) */

@@ -36,8 +36,10 @@
 #include "log.h"
 #include "outbox.h"
 #include "partitions.h"
+#include "reaper.h"
 #include "runner.h"
 #include "scheduler.h"
+#include "settings.h"
 #include "triggers.h"
 
 #define POLL_SECONDS 5      /* look at the queue at least this often while waiting */
@@ -79,8 +81,37 @@ static void job_stuck_runs(tick *t)
     if (failed)
         log_warn("tick: %d run(s) failed: heartbeat lost for over %d s", failed,
                  t->set.stuck_run_timeout_seconds);
+    reaper_note_failed_runs(t->d, failed);
     if (skipped)
         log_info("tick: %d queued run(s) skipped: their pipeline was deleted", skipped);
+}
+
+/* Retention (reaper.h): every reaper_interval_minutes, within
+ * reaper_time_budget_seconds; a run cut short by the budget carries on in
+ * the next tick. */
+static void job_reaper(tick *t)
+{
+    sl_errbuf eb = {0};
+    int due = 0;
+    if (reaper_due(t->d, &due, &eb) != SL_OK) {
+        log_warn("tick: retention: %s", eb.msg);
+        return;
+    }
+    if (!due)
+        return;
+    reaper_opts o = {0};
+    reaper_result res;
+    if (reaper_run(t->d, &o, &res, &eb) != SL_OK) {
+        log_warn("tick: retention: %s", eb.msg);
+        return;
+    }
+    long long total = 0;
+    for (int c = 0; c < REAP_NCATS; c++)
+        total += res.counts[c];
+    if (total || res.errors || !res.complete)
+        log_info("tick: retention: %lld row(s) deleted in %lld ms%s%s%s", total,
+                 res.duration_ms, res.complete ? "" : " (out of time; continues next tick)",
+                 res.error[0] ? "; " : "", res.error);
 }
 
 /* Notifications: deliver the outbox messages that are due (outbox.h), for
@@ -126,6 +157,7 @@ static const struct {
     {"stuck_runs", job_stuck_runs},
     {"notify", job_notify},
     {"partitions", job_partitions},
+    {"reaper", job_reaper},
 };
 
 /* Run fn as job `name` if no other process is running that job now.
@@ -242,7 +274,8 @@ static void tick_pass(tick *t)
     /* Event triggers (pipeline_success, landing_zone_upload) queue their
      * runs here, between the schedules and the retries (triggers.h; one
      * process at a time; webhooks queue theirs in sluice-web). */
-    triggers_tick(t->d);
+    if (settings_feature(t->d, "pipeline_triggers")) /* the feature flag (Settings) */
+        triggers_tick(t->d);
     tick_retries(t);
     while (!runner_stopping() && tick_run_one(t))
         tick_schedules(t);

@@ -90,3 +90,8 @@ int settings_bool(db *d, const char *key, const char *field, int def)
     arena_free(a);
     return b;
 }
+
+int settings_feature(db *d, const char *name)
+{
+    return settings_bool(d, "features", name, 1);
+}

@@ -37,4 +37,11 @@ long long settings_int_range(db *d, const char *key, const char *field, long lon
                              long long min, long long max);
 int settings_bool(db *d, const char *key, const char *field, int def);
 
+/* Feature flags: the 'features' row ({"quality_checks": true, ...}). A flag
+ * is on unless it is stored as false, so a missing row or field (or a
+ * database error) leaves every feature on. Names: quality_checks,
+ * landing_zones, audit_log, pipeline_triggers, pipeline_versions
+ * (app/core/setcat.c lists them). */
+int settings_feature(db *d, const char *name);
+
 #endif

@@ -22,6 +22,7 @@ typedef struct {
     int chunk_rows;
     size_t chunk_bytes;
     double threshold_pct;     /* row count check */
+    int quality_off;          /* feature flag quality_checks is off: no checks */
     long long rows_done;      /* rows moved by the tables finished so far */
     int cancelled;            /* a cancel stopped a table */
 } engine;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "settings.h"
 #include "sync/engine.h"
 #include "sync/pg_extract.h"
 #include "sync/quality.h"
@@ -192,6 +193,9 @@ sl_err sync_run(run_ctx *rc, const sync_opts *opts, sl_errbuf *eb)
     if (e != SL_OK)
         goto out;
     en.threshold_pct = quality_threshold(run_db(rc));
+    en.quality_off = !settings_feature(run_db(rc), "quality_checks");
+    if (en.quality_off)
+        run_log(rc, RUN_INFO, NULL, "quality checks are turned off (Settings, feature flags)");
     run_log(rc, RUN_INFO, NULL, "%s from %s:%d/%s to %s:%d/%s (schemas %s, %s)",
             opts->retry_dead_letters ? "retrying dead letters"
             : opts->full_refresh     ? "full refresh"

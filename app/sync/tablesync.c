@@ -342,8 +342,9 @@ loaded:
     p->st->watermark_after = wm_after;
     engine_mirror(en, t, wm_after, count);
     progress(p, 1);
-    quality_row_count(en->rc, t->pt->source_table, p->rows, count + p->st->rows_failed,
-                      en->threshold_pct, "source rows vs destination rows + dead letters");
+    if (!en->quality_off)
+        quality_row_count(en->rc, t->pt->source_table, p->rows, count + p->st->rows_failed,
+                          en->threshold_pct, "source rows vs destination rows + dead letters");
     return SL_OK;
 }
 
@@ -372,10 +373,11 @@ static sl_err incremental_load(pass *p, arena *a, const char *from, long long *n
     /* merged: every row read is a row written (a key read twice would
      * show); appended: rows read again at the boundary are rightly not
      * written twice, so they count as loaded */
-    if (e == SL_OK && t->mode == TS_MERGE)
+    int check = e == SL_OK && !en->quality_off; /* off: the quality_checks flag */
+    if (check && t->mode == TS_MERGE)
         quality_row_count(en->rc, t->pt->source_table, p->rows, ld.written + ld.failed,
                           en->threshold_pct, "rows extracted vs rows written + dead letters");
-    else if (e == SL_OK)
+    else if (check)
         quality_row_count(en->rc, t->pt->source_table, p->rows, ld.loaded + ld.failed,
                           en->threshold_pct, "rows extracted vs rows loaded + dead letters");
     return e;
@@ -511,7 +513,7 @@ static sl_err sync_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbu
     sb_free(&p.wm_after);
     if (p.stopped)
         en->cancelled = 1;
-    if (e == SL_OK)
+    if (e == SL_OK && !en->quality_off)
         quality_not_null(en->rc, pt->source_table, t, nulls);
     return e;
 }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "changes.h"
 #include "jsonx.h"
 #include "log.h"
 #include "router.h"
@@ -27,11 +28,13 @@ sl_err audit_write(request *r, const char *action, const char *object_type,
                        " object_id, details, remote_addr, request_id)"
                        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)",
                        8, params);
-    if (e)
+    if (e) {
         log_error("audit: cannot record %s: %s", action, eb.msg);
-    else
-        r->audited = 1;
-    return e;
+        return e;
+    }
+    r->audited = 1;
+    /* Every change is also an event on the stream (changes.h). */
+    return changes_event(r, action, object_type, object_id, details);
 }
 
 void audit_fallback(request *r)

@@ -34,6 +34,12 @@
 
 #define ID_WINDOW "sluice.partition_id_for_ts(now() - interval '22 days')"
 
+/* The runs of pipeline p, written as a range so that the planner walks
+ * runs_pipeline_idx (pipeline_id, id DESC) for "the newest such run":
+ * with "pipeline_id = p.id ORDER BY id DESC" it may walk the primary key
+ * backwards instead, which reads every run for a pipeline that has none. */
+#define ONE_PIPELINE "pipeline_id >= p.id AND pipeline_id <= p.id"
+
 /* "5 minutes", "2 hours", "3 days": the largest unit that fits twice. */
 static const char *span_text(arena *a, long long s)
 {
@@ -282,10 +288,11 @@ static sl_err put_attention(request *r, json_t *ctx, sl_errbuf *eb)
         " extract(epoch FROM now())::bigint"
         " FROM sluice.pipelines p"
         " LEFT JOIN LATERAL (SELECT id, status, error, coalesce(finished_at, queued_at) AS at"
-        "   FROM sluice_runs.runs WHERE pipeline_id = p.id AND status IN ('success', 'failed')"
-        "   ORDER BY id DESC LIMIT 1) l ON true"
+        "   FROM sluice_runs.runs WHERE " ONE_PIPELINE " AND status IN ('success', 'failed')"
+        "   ORDER BY pipeline_id, id DESC LIMIT 1) l ON true"
         " LEFT JOIN LATERAL (SELECT finished_at FROM sluice_runs.runs"
-        "   WHERE pipeline_id = p.id AND status = 'success' ORDER BY id DESC LIMIT 1) s ON true"
+        "   WHERE " ONE_PIPELINE " AND status = 'success'"
+        "   ORDER BY pipeline_id, id DESC LIMIT 1) s ON true"
         " WHERE p.deleted_at IS NULL ORDER BY lower(p.name), p.id LIMIT $1::int",
         1, (const char *[]){arena_printf(r->a, "%d", ATTENTION_MAX)});
     if (e)

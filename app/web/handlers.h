@@ -146,6 +146,29 @@ void h_api_run_retry(request *r);
 /* pipeline_graph.c */
 void h_pipelines_graph(request *r);
 
+/* settings.c */
+void h_settings_page(request *r);
+void h_settings_save(request *r);
+void h_api_settings_get(request *r);
+void h_api_settings_patch(request *r);
+
+/* retention.c */
+void h_settings_retention_form(request *r);
+void h_settings_retention_run(request *r);
+void h_api_retention_status(request *r);
+void h_api_retention_run(request *r);
+
+/* pipeline_retention.c */
+void h_pipeline_retention(request *r);
+void h_pipeline_retention_save(request *r);
+void h_api_pipeline_retention_get(request *r);
+void h_api_pipeline_retention_put(request *r);
+
+/* events.c */
+void h_events_page(request *r);
+void h_api_events(request *r);
+void h_api_event_consumers(request *r);
+
 /* triggers.c */
 void h_pipeline_triggers(request *r);
 void h_pipeline_trigger_new(request *r);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "features.h"
 #include "form.h"
 #include "log.h"
 #include "router.h"
@@ -117,6 +118,7 @@ json_t *page_ctx(request *r, const char *title, const char *nav)
         json_object_set_new(u, "is_admin", json_boolean(r->role >= ROLE_ADMIN));
         json_object_set_new(u, "is_editor", json_boolean(r->role >= ROLE_EDITOR));
         json_object_set_new(ctx, "user", u);
+        json_object_set_new(ctx, "features", features_json(r)); /* features.<flag> */
     }
     json_object_set_new(ctx, "csrf", json_string(auth_csrf_token(r)));
     json_object_set_new(ctx, "flash", take_flash(r));

@@ -128,7 +128,10 @@ void h_pipelines_graph(request *r)
                         "SELECT p.id::text, p.name, p.status, p.depends_on::text, l.status"
                         " FROM sluice.pipelines p"
                         " LEFT JOIN LATERAL (SELECT status FROM sluice_runs.runs"
-                        "   WHERE pipeline_id = p.id ORDER BY id DESC LIMIT 1) l ON true"
+                        /* a range, so the planner walks runs_pipeline_idx rather
+                         * than the whole primary key for pipelines without runs */
+                        "   WHERE pipeline_id >= p.id AND pipeline_id <= p.id"
+                        "   ORDER BY pipeline_id, id DESC LIMIT 1) l ON true"
                         " WHERE p.deleted_at IS NULL ORDER BY lower(p.name), p.id"
                         " LIMIT $1::int",
                         1, (const char *[]){arena_printf(r->a, "%d", DG_MAX_NODES)});

@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "features.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -72,6 +73,8 @@ static void dispatch(struct worker *w, request *r)
     }
     log_set_context(r->request_id, r->route->pattern);
     if (!auth_guard(r))
+        return;
+    if (!features_gate(r)) /* a route of a feature turned off: 404 */
         return;
     r->route->handler(r);
     if (!r->responded) {

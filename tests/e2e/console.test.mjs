@@ -79,7 +79,7 @@ export default async function consoleFlow({ baseURL, newPage, screenshot, env, a
     await signIn(page, assert, env.adminEmail, env.adminPassword);
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     let inv = await inventory(page);
-    assert.deepEqual(inv.nav, ['Dashboard', 'Pipelines', 'Runs', 'Sources', 'Destinations', 'Audit log', 'Partitions', 'API tokens', 'Users'],
+    assert.deepEqual(inv.nav, ['Dashboard', 'Pipelines', 'Runs', 'Sources', 'Destinations', 'Events', 'Audit log', 'Partitions', 'API tokens', 'Users', 'Settings'],
         `the admin's nav: ${inv.nav}`);
     assert.equal(await page.locator('nav[aria-label="Main"] a[aria-current="page"]').innerText(),
         'Dashboard');
@@ -148,7 +148,7 @@ export default async function consoleFlow({ baseURL, newPage, screenshot, env, a
     assert.equal(await page.locator('header .role').textContent(), 'viewer');
     inv = await inventory(page);
     assert.ok(!inv.nav.includes('Users'), `the viewer's nav has no Users: ${inv.nav}`);
-    assert.deepEqual(inv.nav, ['Dashboard', 'Pipelines', 'Runs', 'Sources', 'Destinations', 'Audit log', 'Partitions', 'API tokens']);
+    assert.deepEqual(inv.nav, ['Dashboard', 'Pipelines', 'Runs', 'Sources', 'Destinations', 'Events', 'Audit log', 'Partitions', 'API tokens']);
     assert.deepEqual(inv.postForms, ['/logout'],
         `forms on the viewer's dashboard: ${inv.postForms}`);
     assert.equal(inv.newUserLinks + inv.usersLinks + inv.editLinks, 0,
