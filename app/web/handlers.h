@@ -200,4 +200,19 @@ void h_partitions_run(request *r);
 void h_api_partitions(request *r);
 void h_api_partitions_run(request *r);
 
+/* deliveries.c */
+void h_deliveries_page(request *r);
+void h_message_retry(request *r);
+void h_message_discard_form(request *r);
+void h_message_discard(request *r);
+void h_dead_letters_retry(request *r);
+void h_dead_letters_discard_form(request *r);
+void h_dead_letters_discard(request *r);
+
+/* deliveries_api.c */
+void h_api_target_deliveries(request *r);
+void h_api_messages_list(request *r);
+void h_api_message_retry(request *r);
+void h_api_message_delete(request *r);
+
 #endif
