@@ -21,6 +21,7 @@ import { execFileSync } from 'node:child_process';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const RUN_APPEARS_MS = 20000;
 const RUN_FINISHES_MS = 20000;
+const EVERY_5 = { label: 'Every 5 minutes (*/5 * * * *)' };
 
 async function signIn(page, assert, email, password) {
     await page.goto('/login');
@@ -94,11 +95,12 @@ export default async function scheduleFlow({ baseURL, newPage, screenshot, env, 
         "SELECT version FROM sluice.pipelines WHERE name = 'demo_shop' AND deleted_at IS NULL");
     await page.getByRole('link', { name: 'Edit', exact: true }).click();
     await page.getByRole('heading', { name: 'Edit demo_shop' }).waitFor();
-    await page.getByLabel('Runs', { exact: true }).selectOption({ label: 'Every 5 minutes (*/5 * * * *)' });
+    await page.getByLabel('Runs', { exact: true }).selectOption(EVERY_5);
     let res = await submit(page, page.getByRole('button', { name: 'Preview schedule' }),
         new RegExp(`^/pipelines/${UUID}$`));
     assert.equal(res.status(), 200, `the preview answered ${res.status()}`);
-    assert.equal(await page.getByLabel('Runs', { exact: true }).inputValue(), '5m', 'the preset stays chosen');
+    assert.equal(await page.getByLabel('Runs', { exact: true }).inputValue(), '5m',
+        'the preset stays chosen');
     await checkFires(assert, page.locator('.fires'), 'demo preview');
     await screenshot('01-demo-preview', page);
     assert.equal(psql(env.databaseURL, "SELECT version FROM sluice.pipelines" +
@@ -118,7 +120,8 @@ export default async function scheduleFlow({ baseURL, newPage, screenshot, env, 
     await page.waitForURL(new RegExp(`/pipelines/${UUID}/edit#tables$`));
     const pipelineURL = page.url().replace(/\/edit#tables$/, '');
     const pipelineId = pipelineURL.split('/').pop();
-    const item = page.locator('#add ul.picker label.check').filter({ hasText: 'public.countries' });
+    const item = page.locator('#add ul.picker label.check')
+        .filter({ hasText: 'public.countries' });
     assert.equal(await item.count(), 1, 'the picker offers public.countries');
     await item.locator('input[type="checkbox"]').check();
     res = await submit(page, page.getByRole('button', { name: 'Add tables' }),
@@ -130,7 +133,7 @@ export default async function scheduleFlow({ baseURL, newPage, screenshot, env, 
     const runs = page.getByLabel('Runs', { exact: true });
     assert.equal(await runs.inputValue(), 'manual', 'created manual only');
     assert.match(await page.locator('.fires').innerText(), /Manual only/);
-    await runs.selectOption({ label: 'Every 5 minutes (*/5 * * * *)' });
+    await runs.selectOption(EVERY_5);
     res = await submit(page, page.getByRole('button', { name: 'Preview schedule' }),
         new RegExp(`^/pipelines/${UUID}$`));
     assert.equal(res.status(), 200);
@@ -171,7 +174,8 @@ export default async function scheduleFlow({ baseURL, newPage, screenshot, env, 
     const runId = await row.getAttribute('data-id');
     await screenshot('04-scheduled-run-listed', page);
     for (const deadline = Date.now() + RUN_FINISHES_MS; ;) {
-        const st = psql(env.databaseURL, `SELECT status FROM sluice_runs.runs WHERE id = ${runId}`);
+        const st = psql(env.databaseURL,
+            `SELECT status FROM sluice_runs.runs WHERE id = ${runId}`);
         if (!['queued', 'running'].includes(st)) {
             assert.equal(st, 'success', `the scheduled run ${runId} ended ${st}`);
             break;

@@ -169,8 +169,9 @@ values=""
 while read -r key off st rows err; do
     e=NULL
     [ "$err" = - ] || e="'${err//-/ }'"
-    values+="${values:+,}('${P[$key]}'::uuid, '$st', 'scheduled', to_timestamp($((T0 - off - 60))),"
-    values+=" to_timestamp($((T0 - off - 50))), to_timestamp($((T0 - off))), $rows, $e)"
+    values+="${values:+,}('${P[$key]}'::uuid, '$st', 'scheduled',"
+    values+=" to_timestamp($((T0 - off - 60))), to_timestamp($((T0 - off - 50))),"
+    values+=" to_timestamp($((T0 - off))), $rows, $e)"
 done < <(printf '%s\n' "${RUNS[@]}" | sort -k2,2nr)
 # Oldest first, so ids follow time; then two running and one queued run.
 h_psql "INSERT INTO sluice_runs.runs (pipeline_id, status, trigger, queued_at, started_at,
@@ -264,7 +265,8 @@ assert_contains "the newest first: the queued run" \
     "$(printf '%s\n' "$RECENT" | grep -m1 '<tr data-id=')" "data-id=\"$QUEUED_ID\""
 assert_contains "latest runs: rows grouped" "$RECENT" '<td class="num">123,456</td>'
 assert_contains "latest runs: a deleted pipeline's run" "$RECENT" "zulu <small>(deleted)</small>"
-assert_contains "latest runs: a status badge" "$RECENT" '<span class="badge badge-run">running</span>'
+assert_contains "latest runs: a status badge" "$RECENT" \
+    '<span class="badge badge-run">running</span>'
 
 ATT=$(printf '%s\n' "$H_BODY" | sed -n '/data-testid="attention"/,/<\/section>/p')
 names=$(printf '%s\n' "$ATT" | grep -o '<a href="/pipelines/[^"]*"><strong>[^<]*</strong>' \
@@ -330,7 +332,8 @@ assert_contains "the merged link says both" "$G" \
 assert_contains "the trigger link" "$G" "hotel (runs when it succeeds)</title>"
 # Layers: alpha first, bravo and hotel second, charlie third (x of each box).
 box_x() {
-    printf '%s' "$G" | grep -o "href=\"/pipelines/$1\"[^>]*><title>[^<]*</title><rect x=\"[0-9.]*\"" \
+    printf '%s' "$G" \
+        | grep -o "href=\"/pipelines/$1\"[^>]*><title>[^<]*</title><rect x=\"[0-9.]*\"" \
         | sed 's/.*<rect x="//; s/"$//'
 }
 assert_eq "layers: alpha, then bravo and hotel, then charlie" \

@@ -35,10 +35,9 @@ static int bars(const char *svg, int series, bar *out, int max)
     int n = 0;
     for (const char *p = svg; (p = strstr(p, tag)) && n < max; p += strlen(tag)) {
         bar *b = &out[n++];
-        ck_assert_int_eq(sscanf(p + strlen(tag),
-                                " x=\"%lf\" y=\"%lf\" width=\"%lf\" height=\"%lf\" fill=\"%15[^\"]\"",
-                                &b->x, &b->y, &b->w, &b->h, b->fill),
-                         5);
+        static const char *fmt =
+            " x=\"%lf\" y=\"%lf\" width=\"%lf\" height=\"%lf\" fill=\"%15[^\"]\"";
+        ck_assert_int_eq(sscanf(p + strlen(tag), fmt, &b->x, &b->y, &b->w, &b->h, b->fill), 5);
     }
     return n;
 }
