@@ -34,6 +34,10 @@ printf '\n' | sluice_cli destination add-local --name "Local warehouse" --host 1
     --port "$H_PG_PORT" --database "$WH_DB" --user sluice >&2
 printf '\n' | sluice_cli demo setup --host 127.0.0.1 --port "$H_PG_PORT" --user sluice \
     --database "$DEMO_DB" --no-run >&2
+# The demo is scheduled hourly; keep that schedule from firing during the
+# browser tests (sync.test.mjs expects to make the first run itself).
+"${PSQL[@]}" -d "$H_DATABASE_URL" -c \
+    "UPDATE sluice.pipelines SET next_run_at = now() + interval '1 day' WHERE name = 'demo_shop'" >&2
 
 # shellcheck disable=SC2016 # expanded by the inner bash
 SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$ROOT \
