@@ -190,6 +190,7 @@ typedef struct {
     int refused;                 /* addresses the guard refused */
     int allowed;                 /* addresses it let through */
     char refusal[160];           /* the first refusal, for the error */
+    int private_would_do;        /* allow_private_networks would let it through */
     char *body;                  /* the answer's first bytes */
     size_t body_len, body_total;
     char retry_after[128];
@@ -210,9 +211,11 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
         else if (sa->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
                       text, sizeof text);
-        if (!x->refused++)
+        if (!x->refused++) {
             snprintf(x->refusal, sizeof x->refusal, "%s is a %s address", text,
                      notify_addr_class_name(c));
+            x->private_would_do = notify_addr_allowed(c, 1);
+        }
         return CURL_SOCKET_BAD;
     }
     x->allowed++;
@@ -381,11 +384,12 @@ sl_err notify_send(arena *a, const notify_env *env, const notify_request *req,
     const char *host = host_of(a, req->url);
     sl_err code;
     if (x.refused && !x.allowed) {
-        res->error = arena_printf(a,
-                                  "refused by the SSRF guard before connecting: %s has %s"
-                                  " (set allow_private_networks in the notifications settings"
-                                  " to allow private networks)",
-                                  host, x.refusal);
+        res->error = arena_printf(a, "refused by the SSRF guard before connecting to %s: %s%s",
+                                  host, x.refusal,
+                                  x.private_would_do
+                                      ? " (allow_private_networks in the notifications"
+                                        " settings lets targets reach private networks)"
+                                      : "");
         code = SL_EFORBIDDEN;
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {
         res->error = arena_printf(a, "no answer from %s within %d s", host, timeout);

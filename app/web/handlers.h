@@ -88,6 +88,31 @@ void h_api_destination_patch(request *r);
 void h_api_destination_delete(request *r);
 void h_api_destination_test(request *r);
 
+/* notifications.c */
+void h_notifications_list(request *r);
+void h_notifications_new(request *r);
+void h_notifications_create(request *r);
+void h_notification_show(request *r);
+void h_notification_edit(request *r);
+void h_notification_update(request *r);
+void h_notification_delete_form(request *r);
+void h_notification_delete(request *r);
+void h_notification_test(request *r);
+void h_notification_subscription(request *r);
+void h_api_notification_targets_list(request *r);
+void h_api_notification_target_create(request *r);
+void h_api_notification_target_get(request *r);
+void h_api_notification_target_patch(request *r);
+void h_api_notification_target_delete(request *r);
+void h_api_notification_target_test(request *r);
+
+/* notification_subs.c */
+void h_pipeline_notifications_save(request *r);
+void h_pipeline_notification_remove_form(request *r);
+void h_pipeline_notification_remove(request *r);
+void h_api_pipeline_notifications_get(request *r);
+void h_api_pipeline_notifications_put(request *r);
+
 /* pipelines.c */
 void h_pipelines_list(request *r);
 void h_pipelines_new(request *r);

@@ -15,6 +15,7 @@
 #include "form.h"
 #include "handlers.h"
 #include "jsonx.h"
+#include "notifications.h"
 #include "page.h"
 #include "params.h"
 #include "pipeline_form.h"
@@ -175,6 +176,7 @@ void h_pipeline_show(request *r)
     pf_put_fires(r, ctx, p.schedule, p.timezone);
     runs_put_pipeline(r, ctx, p.id); /* runs.h: the Runs card (runs/pipeline_actions) */
     trg_put_pipeline(r, ctx, p.id);  /* triggers.h: the Triggers card (triggers/card) */
+    notif_put_pipeline(r, ctx, p.id); /* notifications.h: notifications/pipeline */
     page_render(r, 200, "pipelines/show", ctx);
 }
 

@@ -917,7 +917,7 @@ START_TEST(test_send_guard)
         ck_assert_msg(notify_send(A, &ENV, &r, &res, &eb) == SL_EFORBIDDEN, "%s: %s", urls[i],
                       res.error ? res.error : "(answered)");
         ck_assert_int_eq(res.status, 0);
-        ck_assert_ptr_nonnull(strstr(res.error, "refused by the SSRF guard before connecting"));
+        ck_assert_ptr_nonnull(strstr(res.error, "refused by the SSRF guard before connecting to"));
         ck_assert_ptr_null(strstr(res.error, "SECRET"));
         ck_assert_str_eq(eb.msg, res.error);
         ck_assert_int_lt(res.latency_ms, 1000); /* refused, not timed out */
@@ -925,9 +925,22 @@ START_TEST(test_send_guard)
     notify_request r = plain_request("http://10.0.0.1:9/hook/SECRET-PATH");
     notify_result res;
     notify_send(A, &ENV, &r, &res, NULL);
-    ck_assert_str_eq(res.error, "refused by the SSRF guard before connecting: 10.0.0.1 has "
-                                "10.0.0.1 is a private address (set allow_private_networks in "
-                                "the notifications settings to allow private networks)");
+    ck_assert_str_eq(res.error, "refused by the SSRF guard before connecting to 10.0.0.1: "
+                                "10.0.0.1 is a private address (allow_private_networks in the "
+                                "notifications settings lets targets reach private networks)");
+    r = plain_request("http://localhost:9/x");
+    notify_send(A, &ENV, &r, &res, NULL);
+    ck_assert_msg(strncmp(res.error, "refused by the SSRF guard before connecting to localhost: "
+                                     "127.0.0.1 is a loopback address (", 91) == 0 ||
+                      strncmp(res.error, "refused by the SSRF guard before connecting to "
+                                         "localhost: ::1 is a loopback address (", 85) == 0,
+                  "%s", res.error);
+    r = plain_request("http://224.0.0.1:9/x");
+    ENV.allow_private = 1;
+    ck_assert_int_eq(notify_send(A, &ENV, &r, &res, NULL), SL_EFORBIDDEN);
+    ck_assert_str_eq(res.error, "refused by the SSRF guard before connecting to 224.0.0.1: "
+                                "224.0.0.1 is a multicast address");
+    ENV.allow_private = 0;
     ck_assert_int_eq(s.requests, 0);
 
     /* Allowed: the same server answers. */
