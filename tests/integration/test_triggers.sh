@@ -1,0 +1,470 @@
+#!/usr/bin/env bash
+# test_triggers.sh - pipeline triggers end to end, through nginx and the real
+# `sluice` binary:
+#   - the API: create (validation: types, upstream required/unknown/self/
+#     loops, duplicates, zones, cooldown range, unknown fields), get, list
+#     with cursors, patch, delete, rotate; viewers read but never change;
+#     every change audited;
+#   - pipeline_success: a real `sluice sync` of the upstream succeeds and
+#     `sluice triggers` queues the dependent once (trigger 'dependency',
+#     options naming the event); running it again queues nothing; a burst of
+#     three events within the cooldown queues one run (two suppressed); the
+#     offset advances and consumer_lag shows 0; `sluice tick --once` fires
+#     and runs it; triggers made after an event, disabled triggers and paused
+#     pipelines do not fire;
+#   - exactly once: a batch whose offset update fails queues nothing, and the
+#     retry queues the run once; an event committed late (its transaction
+#     open while a newer event committed) is not skipped;
+#   - landing_zone_upload with synthetic landing.file_uploaded events;
+#   - webhooks: good signature 202 and a queued run, bad / missing / wrong
+#     version signature 401, a timestamp 10 minutes off 400, a replayed
+#     webhook-id 400, cooldown 200 suppressed, unknown / malformed / disabled
+#     trigger 404, a paused pipeline 409, a body over 256 KiB 413, a stray
+#     session cookie neither needed nor used, rotation (old secret 401);
+#     the secret appears only in the answer that made it, never in pages,
+#     API answers, the audit trail or logs;
+#   - pages: the Triggers card, the add form (422 with kept values, field
+#     errors), add, enable/disable, edit, delete and rotate behind
+#     confirmation pages, the secret page shown once, CSRF.
+set -euo pipefail
+. "$(dirname "$0")/../lib/harness.sh"
+
+h_stack_up
+
+ED_EMAIL=ed@example.com
+ED_PW='editor-pass-5678'
+V_EMAIL=vi@example.com
+V_PW='viewer-pass-4321'
+
+sluice_cli() {
+    SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT \
+        SLUICE_LOG_LEVEL=${SLUICE_LOG_LEVEL:-info} SLUICE_TICK_SECONDS=1 \
+        "$H_ROOT/bin/sluice" "$@"
+}
+printf '%s\n' "$ED_PW" | sluice_cli user add --email "$ED_EMAIL" --role editor --name Ed \
+    > /dev/null 2>&1
+printf '%s\n' "$V_PW" | sluice_cli user add --email "$V_EMAIL" --role viewer --name Vi \
+    > /dev/null 2>&1
+ED_TOKEN=$(sluice_cli token create --email "$ED_EMAIL" --name tests 2> /dev/null)
+V_TOKEN=$(sluice_cli token create --email "$V_EMAIL" --name tests 2> /dev/null)
+assert_true "editor token made" test -n "$ED_TOKEN"
+
+# A real upstream (shop.orders of this database into this database) and
+# dependents whose source is a closed port (their runs fail fast).
+DBNAME=${H_DATABASE_URL##*/}
+CLOSED_PORT=$(h_free_port)
+h_psql "CREATE SCHEMA shop;
+  CREATE TABLE shop.orders (id int PRIMARY KEY, amount numeric(12,2),
+                            updated_at timestamptz NOT NULL);
+  INSERT INTO shop.orders SELECT g, g * 1.25, now() - g * interval '1 second'
+  FROM generate_series(1, 300) g;
+  INSERT INTO sluice.sources (id, name, type, host, port, database, username, schema_include)
+  VALUES ('00000000-0000-4000-8000-0000000000a1', 'shopdb', 'postgresql', '127.0.0.1',
+          $H_PG_PORT, '$DBNAME', 'sluice', '{shop}'),
+         ('00000000-0000-4000-8000-0000000000a2', 'downdb', 'postgresql', '127.0.0.1',
+          $CLOSED_PORT, 'x', 'sluice', '{}');
+  INSERT INTO sluice.destinations (id, name, type, host, port, database, username, is_default)
+  VALUES ('00000000-0000-4000-8000-0000000000b1', 'warehouse', 'postgresql', '127.0.0.1',
+          $H_PG_PORT, '$DBNAME', 'sluice', true);
+  INSERT INTO sluice.pipelines (id, name, source_id, destination_id) VALUES
+   ('10000000-0000-4000-8000-000000000001', 'upstream_pl',
+    '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000b1'),
+   ('10000000-0000-4000-8000-000000000002', 'dependent_pl',
+    '00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000b1'),
+   ('10000000-0000-4000-8000-000000000003', 'landing_pl',
+    '00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000b1'),
+   ('10000000-0000-4000-8000-000000000004', 'hook_pl',
+    '00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000b1'),
+   ('10000000-0000-4000-8000-000000000005', 'other_pl',
+    '00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000b1'),
+   ('10000000-0000-4000-8000-000000000006', 'late_pl',
+    '00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000b1');
+  INSERT INTO sluice.pipeline_tables (pipeline_id, source_schema, source_table) VALUES
+   ('10000000-0000-4000-8000-000000000001', 'shop', 'orders'),
+   ('10000000-0000-4000-8000-000000000002', 'public', 'things'),
+   ('10000000-0000-4000-8000-000000000003', 'public', 'things'),
+   ('10000000-0000-4000-8000-000000000004', 'public', 'things'),
+   ('10000000-0000-4000-8000-000000000005', 'public', 'things'),
+   ('10000000-0000-4000-8000-000000000006', 'public', 'things');" > /dev/null
+UP=10000000-0000-4000-8000-000000000001
+DEP=10000000-0000-4000-8000-000000000002
+LAND=10000000-0000-4000-8000-000000000003
+HOOK=10000000-0000-4000-8000-000000000004
+OTHER=10000000-0000-4000-8000-000000000005
+LATE=10000000-0000-4000-8000-000000000006
+
+JE=$H_TMP/editor.jar
+JV=$H_TMP/viewer.jar
+
+assert_lacks() {
+    if [[ $2 != *"$3"* ]]; then ok "$1"; else fail "$1" "'$3' found"; fi
+}
+csrf_in() {
+    printf '%s' "$H_BODY" | grep -o 'name="_csrf" value="[^"]*"' | head -n 1 \
+        | sed 's/.*value="//; s/"$//'
+}
+LOGINS=0
+login() {
+    local jar=$1 tok src
+    LOGINS=$((LOGINS + 1))
+    src=127.0.4.$LOGINS
+    rm -f "$jar"
+    h_get "$H_URL/login" -b "$jar" -c "$jar" --interface "$src"
+    tok=$(csrf_in || true)
+    h_get "$H_URL/login" -b "$jar" -c "$jar" --interface "$src" --data-urlencode "_csrf=$tok" \
+        --data-urlencode "email=$2" --data-urlencode "password=$3" --data-urlencode "next=/"
+}
+page() {
+    local jar=$1 path=$2
+    shift 2
+    h_get "$H_URL$path" -b "$jar" -c "$jar" "$@"
+}
+csrf_of() {
+    page "$1" /
+    csrf_in
+}
+api() {
+    local method=$1 path=$2 token=$3
+    shift 3
+    h_get "$H_URL$path" -X "$method" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' "$@"
+}
+jget() { printf '%s' "$H_BODY" | h_json "$1" || true; }
+# jsq EXPR: a JavaScript expression over the JSON in H_BODY (as d).
+jsq() {
+    printf '%s' "$H_BODY" | node -e '
+        const d = JSON.parse(require("fs").readFileSync(0, "utf8"));
+        const v = eval(process.argv[1]);
+        process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
+    ' "$1"
+}
+# runs_of PIPELINE TRIGGER: how many runs of PIPELINE have that trigger.
+runs_of() {
+    h_psql "SELECT count(*) FROM sluice_runs.runs WHERE pipeline_id = '$1' AND trigger = '$2'"
+}
+# event PIPELINE [TYPE]: append a run.succeeded (or TYPE) event for PIPELINE;
+# prints its id.
+event() {
+    h_psql "INSERT INTO sluice_events.events (stream, type, data)
+            VALUES ('pipeline:$1', '${2:-run.succeeded}',
+                    jsonb_build_object('pipeline_id', '$1', 'run_id', '0', 'status', 'success'))
+            RETURNING id"
+}
+# landing ZONE FILE: a landing.file_uploaded event; prints its id.
+landing() {
+    h_psql "INSERT INTO sluice_events.events (stream, type, data)
+            VALUES ('zone:$1', 'landing.file_uploaded',
+                    jsonb_build_object('zone_name', '$1', 'file_id', '$2',
+                                       'filename', '$2.csv'))
+            RETURNING id"
+}
+TRIG_OUT=$H_TMP/triggers.out
+TRIG_LOG=$H_TMP/cli.log
+# fire: `sluice triggers`; its stdout in TRIG_OUT, stderr appended to TRIG_LOG.
+FIRE_RC=0
+fire() {
+    FIRE_RC=0
+    sluice_cli triggers > "$TRIG_OUT" 2>> "$TRIG_LOG" || FIRE_RC=$?
+}
+offset() {
+    h_psql "SELECT last_event_id FROM sluice_events.consumer_offsets WHERE consumer = 'triggers'"
+}
+cool_off() { # TRIGGER: as if it last fired long ago
+    h_psql "UPDATE sluice.pipeline_triggers SET last_fired_at = now() - interval '1 day'
+            WHERE id = '$1'" > /dev/null
+}
+
+login "$JE" "$ED_EMAIL" "$ED_PW"
+assert_eq "editor signs in" 303 "$H_STATUS"
+login "$JV" "$V_EMAIL" "$V_PW"
+assert_eq "viewer signs in" 303 "$H_STATUS"
+
+# --- the migration ---------------------------------------------------------------------
+
+assert_eq "the consumer's offset row exists, at 0" "triggers|0" \
+    "$(h_psql "SELECT consumer || '|' || last_event_id FROM sluice_events.consumer_offsets")"
+assert_eq "consumer_lag has its columns" "consumer|last_event_id|newest_id|events_behind|updated_at" \
+    "$(h_psql "SELECT string_agg(column_name, '|' ORDER BY ordinal_position)
+               FROM information_schema.columns
+               WHERE table_schema = 'sluice_events' AND table_name = 'consumer_lag'")"
+
+# --- the API: create and validate ------------------------------------------------------
+
+api POST "/api/v1/pipelines/$DEP/triggers" "$ED_TOKEN" \
+    -d "{\"type\":\"pipeline_success\",\"config\":{\"upstream_pipeline_id\":\"$UP\"}}"
+assert_eq "POST /api/v1/pipelines/{id}/triggers -> 201" 201 "$H_STATUS"
+T_DEP=$(jget id)
+assert_eq "Location is the trigger" "/api/v1/triggers/$T_DEP" "$(h_header Location)"
+assert_eq "defaults: enabled, cooldown 60, never fired, no secret" \
+    "pipeline_success|$UP|60|true|null|0|0|false|null" \
+    "$(jsq '[d.type, d.config.upstream_pipeline_id, d.cooldown_seconds, d.enabled,
+             d.last_fired_at, d.fire_count, d.suppressed_count, d.has_secret,
+             d.webhook_url].map(String).join("|")')"
+assert_eq "no secret in a pipeline_success answer" "undefined" "$(jsq 'typeof d.secret')"
+assert_eq "created by the token's user" "$ED_EMAIL" "$(jget created_by_email)"
+assert_eq "audited as trigger.create" "1" \
+    "$(h_psql "SELECT count(*) FROM sluice.audit_log WHERE action = 'trigger.create'
+               AND object_id = '$T_DEP' AND actor_email = '$ED_EMAIL'
+               AND details->>'type' = 'pipeline_success'")"
+
+bad_create() { # NAME PIPELINE BODY FIELD
+    api POST "/api/v1/pipelines/$2/triggers" "$ED_TOKEN" -d "$3"
+    assert_eq "$1 -> 422" 422 "$H_STATUS"
+    assert_eq "$1: errors name $4" true \
+        "$(jsq "Object.keys(d.errors || {}).includes('$4')")"
+}
+bad_create "no type" "$DEP" '{}' type
+bad_create "unknown type" "$DEP" '{"type":"cron"}' type
+bad_create "upstream missing" "$DEP" '{"type":"pipeline_success"}' config.upstream_pipeline_id
+bad_create "upstream not a uuid" "$DEP" \
+    '{"type":"pipeline_success","config":{"upstream_pipeline_id":"x"}}' \
+    config.upstream_pipeline_id
+bad_create "unknown upstream" "$DEP" \
+    '{"type":"pipeline_success","config":{"upstream_pipeline_id":"10000000-0000-4000-8000-0000000000ff"}}' \
+    config.upstream_pipeline_id
+bad_create "its own upstream" "$DEP" \
+    "{\"type\":\"pipeline_success\",\"config\":{\"upstream_pipeline_id\":\"$DEP\"}}" \
+    config.upstream_pipeline_id
+bad_create "a loop (upstream already runs after it)" "$UP" \
+    "{\"type\":\"pipeline_success\",\"config\":{\"upstream_pipeline_id\":\"$DEP\"}}" \
+    config.upstream_pipeline_id
+assert_contains "the loop is named" "$(jsq 'd.errors["config.upstream_pipeline_id"]')" \
+    "make a loop"
+bad_create "the same upstream twice" "$DEP" \
+    "{\"type\":\"pipeline_success\",\"config\":{\"upstream_pipeline_id\":\"$UP\"}}" \
+    config.upstream_pipeline_id
+bad_create "zone missing" "$LAND" '{"type":"landing_zone_upload"}' config.zone_name
+bad_create "zone with a newline" "$LAND" \
+    '{"type":"landing_zone_upload","config":{"zone_name":"a\nb"}}' config.zone_name
+bad_create "an upstream on a webhook" "$HOOK" \
+    "{\"type\":\"webhook\",\"config\":{\"upstream_pipeline_id\":\"$UP\"}}" \
+    config.upstream_pipeline_id
+bad_create "negative cooldown" "$HOOK" '{"type":"webhook","cooldown_seconds":-1}' \
+    cooldown_seconds
+bad_create "cooldown over a week" "$HOOK" '{"type":"webhook","cooldown_seconds":604801}' \
+    cooldown_seconds
+bad_create "cooldown as a string" "$HOOK" '{"type":"webhook","cooldown_seconds":"5"}' \
+    cooldown_seconds
+bad_create "an unknown field" "$HOOK" '{"type":"webhook","secret":"mine"}' secret
+bad_create "an unknown config field" "$HOOK" '{"type":"webhook","config":{"url":"x"}}' \
+    config.url
+assert_eq "nothing was made by the refused requests" 1 \
+    "$(h_psql "SELECT count(*) FROM sluice.pipeline_triggers")"
+api POST "/api/v1/pipelines/10000000-0000-4000-8000-0000000000ff/triggers" "$ED_TOKEN" \
+    -d '{"type":"webhook"}'
+assert_eq "an unknown pipeline -> 404" 404 "$H_STATUS"
+api POST "/api/v1/pipelines/$DEP/triggers" "$ED_TOKEN" -d 'not json'
+assert_eq "a body that is not JSON -> 400" 400 "$H_STATUS"
+
+# Viewers read, never change.
+api GET "/api/v1/triggers/$T_DEP" "$V_TOKEN"
+assert_eq "viewer GET /api/v1/triggers/{id} -> 200" 200 "$H_STATUS"
+api POST "/api/v1/pipelines/$DEP/triggers" "$V_TOKEN" -d '{"type":"webhook"}'
+assert_eq "viewer cannot create -> 403" 403 "$H_STATUS"
+api PATCH "/api/v1/triggers/$T_DEP" "$V_TOKEN" -d '{"enabled":false}'
+assert_eq "viewer cannot patch -> 403" 403 "$H_STATUS"
+api DELETE "/api/v1/triggers/$T_DEP" "$V_TOKEN"
+assert_eq "viewer cannot delete -> 403" 403 "$H_STATUS"
+api POST "/api/v1/triggers/$T_DEP/rotate-secret" "$V_TOKEN"
+assert_eq "viewer cannot rotate -> 403" 403 "$H_STATUS"
+api GET "/api/v1/triggers/not-a-uuid" "$V_TOKEN"
+assert_eq "a malformed id -> 404" 404 "$H_STATUS"
+api GET "/api/v1/triggers/20000000-0000-4000-8000-000000000000" "$V_TOKEN"
+assert_eq "an unknown id -> 404" 404 "$H_STATUS"
+api POST "/api/v1/triggers/$T_DEP/rotate-secret" "$ED_TOKEN"
+assert_eq "rotating a trigger without a secret -> 409" 409 "$H_STATUS"
+
+# --- pipeline_success: a real upstream run -------------------------------------------------
+
+sluice_cli sync "$UP" > "$H_TMP/sync.out" 2>> "$TRIG_LOG" || true
+RUN_UP=$(h_psql "SELECT id FROM sluice_runs.runs WHERE pipeline_id = '$UP' ORDER BY id DESC
+                 LIMIT 1")
+assert_eq "sluice sync of the upstream succeeds" "success|300" \
+    "$(h_psql "SELECT status || '|' || rows_loaded FROM sluice_runs.runs WHERE id = $RUN_UP")"
+EV_UP=$(h_psql "SELECT id FROM sluice_events.events WHERE type = 'run.succeeded'
+                AND correlation_id = '$RUN_UP'")
+assert_true "its run.succeeded event" test -n "$EV_UP"
+assert_eq "nothing queued before the triggers run" 0 "$(runs_of "$DEP" dependency)"
+fire
+assert_eq "sluice triggers exits 0" 0 "$FIRE_RC"
+assert_contains "it says one run was queued" "$(cat "$TRIG_OUT")" "1 run(s) queued"
+assert_eq "the dependent is queued once" 1 "$(runs_of "$DEP" dependency)"
+assert_eq "as a queued dependency run naming the event, trigger and upstream run" \
+    "queued|$EV_UP|$T_DEP|$RUN_UP|run.succeeded" \
+    "$(h_psql "SELECT status || '|' || (options->>'event_id') || '|' || (options->>'trigger_id')
+               || '|' || (options->>'upstream_run_id') || '|' || (options->>'event_type')
+               FROM sluice_runs.runs WHERE pipeline_id = '$DEP' AND trigger = 'dependency'")"
+assert_eq "the offset moved past the event" t \
+    "$(h_psql "SELECT last_event_id >= $EV_UP FROM sluice_events.consumer_offsets
+               WHERE consumer = 'triggers'")"
+assert_eq "consumer_lag: 0 events behind" "triggers|0" \
+    "$(h_psql "SELECT consumer || '|' || events_behind FROM sluice_events.consumer_lag")"
+api GET "/api/v1/triggers/$T_DEP" "$V_TOKEN"
+assert_eq "the trigger counts the fire and names the run" \
+    "1|$(h_psql "SELECT id FROM sluice_runs.runs WHERE pipeline_id = '$DEP'")|true" \
+    "$(jsq '[d.fire_count, d.last_run_id, d.last_fired_at !== null].join("|")')"
+fire
+assert_eq "running the consumer again queues nothing" 1 "$(runs_of "$DEP" dependency)"
+
+# A burst of three events within the cooldown: one run, two suppressed.
+cool_off "$T_DEP"
+event "$UP" > /dev/null
+event "$UP" > /dev/null
+event "$UP" > /dev/null
+fire
+assert_eq "a burst of three queues one run" 2 "$(runs_of "$DEP" dependency)"
+assert_eq "and counts two suppressed" "2|2" \
+    "$(h_psql "SELECT fire_count || '|' || suppressed_count FROM sluice.pipeline_triggers
+               WHERE id = '$T_DEP'")"
+assert_contains "the command says so" "$(cat "$TRIG_OUT")" "2 suppressed by cooldowns"
+event "$UP" > /dev/null
+fire
+assert_eq "another event inside the cooldown: suppressed too" "2|3" \
+    "$(runs_of "$DEP" dependency)|$(h_psql "SELECT suppressed_count FROM
+        sluice.pipeline_triggers WHERE id = '$T_DEP'")"
+assert_eq "lag 0 after the burst" 0 \
+    "$(h_psql "SELECT events_behind FROM sluice_events.consumer_lag")"
+
+# Other event types and other pipelines' successes fire nothing but move the offset.
+event "$OTHER" > /dev/null
+LAST=$(event "$UP" run.failed)
+fire
+assert_eq "run.failed and other pipelines fire nothing" 2 "$(runs_of "$DEP" dependency)"
+assert_eq "but the offset passes them" "$LAST" "$(offset)"
+
+# The tick fires triggers too (and then runs what they queued).
+cool_off "$T_DEP"
+EV_T=$(event "$UP")
+sluice_cli tick --once 2>> "$TRIG_LOG" || true
+assert_eq "sluice tick --once fires the trigger" 3 "$(runs_of "$DEP" dependency)"
+assert_eq "and runs the queued dependent (it fails: its source is closed)" "failed" \
+    "$(h_psql "SELECT status FROM sluice_runs.runs WHERE pipeline_id = '$DEP'
+               AND trigger = 'dependency' AND options->>'event_id' = '$EV_T'")"
+assert_eq "the tick advanced the offset" t "$(h_psql "SELECT $(offset) >= $EV_T")"
+
+# Disabled triggers and paused pipelines do not fire.
+api PATCH "/api/v1/triggers/$T_DEP" "$ED_TOKEN" -d '{"enabled":false}'
+assert_eq "PATCH enabled=false -> 200" "200|false" "$H_STATUS|$(jget enabled)"
+assert_eq "audited with the change" "true|false" \
+    "$(h_psql "SELECT (details->'changes'->'enabled'->>'from') || '|'
+                      || (details->'changes'->'enabled'->>'to')
+               FROM sluice.audit_log WHERE action = 'trigger.update' AND object_id = '$T_DEP'
+               ORDER BY id DESC LIMIT 1")"
+cool_off "$T_DEP"
+event "$UP" > /dev/null
+fire
+assert_eq "a disabled trigger does not fire" 3 "$(runs_of "$DEP" dependency)"
+api PATCH "/api/v1/triggers/$T_DEP" "$ED_TOKEN" -d '{"enabled":true,"cooldown_seconds":0}'
+assert_eq "PATCH enabled and cooldown -> 200" "200|true|0" \
+    "$H_STATUS|$(jget enabled)|$(jget cooldown_seconds)"
+api PATCH "/api/v1/triggers/$T_DEP" "$ED_TOKEN" -d '{"type":"webhook"}'
+assert_eq "the type cannot change -> 422" 422 "$H_STATUS"
+h_psql "UPDATE sluice.pipelines SET status = 'paused' WHERE id = '$DEP'" > /dev/null
+event "$UP" > /dev/null
+fire
+assert_eq "a paused pipeline is not queued" 3 "$(runs_of "$DEP" dependency)"
+assert_contains "and the command counts it" "$(cat "$TRIG_OUT")" "1 for paused pipelines"
+h_psql "UPDATE sluice.pipelines SET status = 'active' WHERE id = '$DEP'" > /dev/null
+
+# A trigger made after an event is not fired by it.
+event "$OTHER" > /dev/null
+api POST "/api/v1/pipelines/$LATE/triggers" "$ED_TOKEN" \
+    -d "{\"type\":\"pipeline_success\",\"config\":{\"upstream_pipeline_id\":\"$OTHER\"},
+         \"cooldown_seconds\":0}"
+T_LATE=$(jget id)
+assert_eq "trigger on other_pl made (cooldown 0)" 201 "$H_STATUS"
+fire
+assert_eq "an event older than the trigger does not fire it" 0 "$(runs_of "$LATE" dependency)"
+event "$OTHER" > /dev/null
+event "$OTHER" > /dev/null
+fire
+assert_eq "with cooldown 0 every newer event fires" 2 "$(runs_of "$LATE" dependency)"
+
+# --- exactly once -------------------------------------------------------------------------
+
+# The offset update fails: the batch's runs are rolled back with it.
+h_psql "CREATE FUNCTION pg_temp_fail() RETURNS trigger LANGUAGE plpgsql AS
+          \$\$ BEGIN RAISE EXCEPTION 'offset write refused (test)'; END \$\$;
+        CREATE TRIGGER refuse_offset BEFORE UPDATE ON sluice_events.consumer_offsets
+          FOR EACH ROW EXECUTE FUNCTION pg_temp_fail();" > /dev/null
+BEFORE=$(offset)
+EV_X=$(event "$OTHER")
+fire
+assert_eq "a failed batch exits 1" 1 "$FIRE_RC"
+assert_eq "and queued nothing" 2 "$(runs_of "$LATE" dependency)"
+assert_eq "and left the offset" "$BEFORE" "$(offset)"
+assert_eq "nor counted a fire" 2 \
+    "$(h_psql "SELECT fire_count FROM sluice.pipeline_triggers WHERE id = '$T_LATE'")"
+h_psql "DROP TRIGGER refuse_offset ON sluice_events.consumer_offsets;
+        DROP FUNCTION pg_temp_fail();" > /dev/null
+fire
+assert_eq "the retry queues the run once" 3 "$(runs_of "$LATE" dependency)"
+assert_eq "for that event" 1 \
+    "$(h_psql "SELECT count(*) FROM sluice_runs.runs WHERE options->>'event_id' = '$EV_X'")"
+
+# An event committed late: its transaction began (and wrote) before a newer
+# event committed. The consumer waits for it instead of skipping it.
+"$H_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$H_DATABASE_URL" -c "BEGIN;
+   INSERT INTO sluice_events.events (stream, type, data) VALUES ('pipeline:$OTHER',
+     'run.succeeded', jsonb_build_object('pipeline_id', '$OTHER', 'run_id', 'slow'));
+   SELECT pg_sleep(4); COMMIT;" > /dev/null 2>&1 &
+SLOW_PID=$!
+slow_open() {
+    [ "$(h_psql "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL
+                 AND query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()")" = 1 ]
+}
+assert_true "a slow transaction holds an uncommitted event" h_wait_for 10 slow_open
+EV_FAST=$(event "$OTHER")
+fire
+assert_eq "the newer committed event waits for the older open one" 3 \
+    "$(runs_of "$LATE" dependency)"
+assert_eq "the offset stays below it" t "$(h_psql "SELECT $(offset) < $EV_FAST")"
+assert_contains "and the command says events are held back" "$(cat "$TRIG_OUT")" \
+    "held back"
+wait "$SLOW_PID" || true
+fire
+assert_eq "once it commits, both fire" 5 "$(runs_of "$LATE" dependency)"
+assert_eq "each event exactly once" "1|1" \
+    "$(h_psql "SELECT count(*) FILTER (WHERE options->>'upstream_run_id' = 'slow') || '|' ||
+                      count(*) FILTER (WHERE options->>'event_id' = '$EV_FAST')
+               FROM sluice_runs.runs WHERE pipeline_id = '$LATE'")"
+assert_eq "lag 0 at the end" 0 "$(h_psql "SELECT events_behind FROM sluice_events.consumer_lag")"
+
+# Two consumers at once: one takes the batch, the other finds it busy.
+h_psql "UPDATE sluice.pipeline_triggers SET cooldown_seconds = 0 WHERE id = '$T_LATE'" \
+    > /dev/null
+for _ in 1 2 3 4 5; do event "$OTHER" > /dev/null; done
+PIDS=()
+for i in 1 2 3 4; do
+    sluice_cli triggers > "$H_TMP/par.$i" 2>> "$TRIG_LOG" &
+    PIDS+=($!)
+done
+for p in "${PIDS[@]}"; do wait "$p" || true; done
+assert_eq "four consumers at once fire five events exactly once" 10 \
+    "$(runs_of "$LATE" dependency)"
+
+# --- landing_zone_upload -------------------------------------------------------------------
+
+api POST "/api/v1/pipelines/$LAND/triggers" "$ED_TOKEN" \
+    -d '{"type":"landing_zone_upload","config":{"zone_name":"uploads"},"cooldown_seconds":30}'
+assert_eq "landing_zone_upload trigger -> 201" "201|uploads|30" \
+    "$H_STATUS|$(jget config.zone_name)|$(jget cooldown_seconds)"
+T_LAND=$(jget id)
+api POST "/api/v1/pipelines/$LAND/triggers" "$ED_TOKEN" \
+    -d '{"type":"landing_zone_upload","config":{"zone_name":"uploads"}}'
+assert_eq "the same zone twice -> 422" 422 "$H_STATUS"
+EV_L=$(landing uploads f1)
+landing elsewhere f2 > /dev/null
+fire
+assert_eq "a file in the zone queues the pipeline once" 1 "$(runs_of "$LAND" landing)"
+assert_eq "with the file and the event" "f1|$EV_L|$T_LAND" \
+    "$(h_psql "SELECT (options->>'file_id') || '|' || (options->>'event_id') || '|'
+               || (options->>'trigger_id') FROM sluice_runs.runs
+               WHERE pipeline_id = '$LAND' AND trigger = 'landing'")"
+landing uploads f3 > /dev/null
+fire
+assert_eq "a second file within the cooldown is suppressed" "1|1" \
+    "$(runs_of "$LAND" landing)|$(h_psql "SELECT suppressed_count FROM sluice.pipeline_triggers
+                                          WHERE id = '$T_LAND'")"
+
+h_done
