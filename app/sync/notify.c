@@ -86,7 +86,7 @@ json_t *notify_sample_event(const char *link)
     return d;
 }
 
-/* --- UTF-8 and clipping -------------------------------------------------------------- */
+/* --- UTF-8 and clipping ------------------------------------------------------------------- */
 
 /* Decode the code point at s (which is not at its NUL): *cp gets it (U+FFFD
  * for an invalid sequence) and the return value its length in bytes. */
@@ -251,7 +251,7 @@ const char *notify_rfc3339(arena *a, long long seconds)
     return arena_strdup(a, buf);
 }
 
-/* --- the summary of an event ----------------------------------------------------------- */
+/* --- the summary of an event -------------------------------------------------------------- */
 
 typedef struct {
     const char *name, *value;
@@ -427,7 +427,7 @@ static void summarise(arena *a, const notify_env *env, const char *type, const j
     s->link_text = url && *url ? "Open" : "Open run";
 }
 
-/* --- the four formats -------------------------------------------------------------------- */
+/* --- the four formats --------------------------------------------------------------------- */
 
 /* Text forms (Slack's fallback, Telegram) leave out the facts their title
  * already says. */

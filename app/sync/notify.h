@@ -55,7 +55,7 @@
 
 /* Where and how to send: settings that apply to every target. */
 typedef struct {
-    const char *slack_base;      /* unused for slack (the URL is the target's); kept for symmetry */
+    const char *slack_base;      /* unused: a Slack target's URL is its own; for symmetry */
     const char *discord_base;    /* unused likewise */
     const char *telegram_base;   /* default "https://api.telegram.org" */
     const char *base_url;        /* the console's public URL, for links to runs */

@@ -32,7 +32,7 @@ static void global_init(void)
     }
 }
 
-/* --- the SSRF guard ---------------------------------------------------------------------- */
+/* --- the SSRF guard ----------------------------------------------------------------------- */
 
 static enum notify_addr_class classify_v4(const unsigned char b[4])
 {
@@ -137,7 +137,7 @@ int notify_addr_allowed(enum notify_addr_class c, int allow_private)
     return 0;
 }
 
-/* --- Retry-After --------------------------------------------------------------------------- */
+/* --- Retry-After -------------------------------------------------------------------------- */
 
 #define RETRY_AFTER_MAX (366L * 24 * 3600)
 
@@ -183,7 +183,7 @@ long notify_retry_after(const char *value, time_t now)
     return -1;
 }
 
-/* --- one request --------------------------------------------------------------------------- */
+/* --- one request -------------------------------------------------------------------------- */
 
 typedef struct {
     int allow_private;

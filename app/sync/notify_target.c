@@ -34,7 +34,7 @@ void notify_env_load(db *d, arena *a, const char *base_url, notify_env *env)
     env->base_backoff_seconds = (int)settings_obj_int(o, "base_backoff_seconds", 10, 1, 86400);
 }
 
-/* --- checks ------------------------------------------------------------------------------ */
+/* --- checks ------------------------------------------------------------------------------- */
 
 static int has_space_or_control(const char *s)
 {
@@ -121,7 +121,7 @@ const char *notify_check_secret(const char *s)
     return ok ? NULL : "must be whsec_ followed by base64 of 16 to 64 bytes";
 }
 
-/* --- masks ------------------------------------------------------------------------------- */
+/* --- masks -------------------------------------------------------------------------------- */
 
 /* A path segment that names a thing rather than holds a key: letters only
  * ("services", "api", "webhooks"), or v + digits ("v10"). */
@@ -208,7 +208,7 @@ const char *notify_mask_token(arena *a, const char *token)
     return arena_printf(a, "%s\xe2\x80\xa6:****", first4(a, token, n < 4 ? n : 4));
 }
 
-/* --- the sealed part ------------------------------------------------------------------- */
+/* --- the sealed part ---------------------------------------------------------------------- */
 
 char *notify_target_seal(arena *a, const json_t *secret)
 {

@@ -99,6 +99,8 @@ void h_notification_delete_form(request *r);
 void h_notification_delete(request *r);
 void h_notification_test(request *r);
 void h_notification_subscription(request *r);
+
+/* notifications_api.c */
 void h_api_notification_targets_list(request *r);
 void h_api_notification_target_create(request *r);
 void h_api_notification_target_get(request *r);

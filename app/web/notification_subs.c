@@ -148,7 +148,7 @@ void notif_put_pipeline(request *r, json_t *ctx, const char *pipeline_id)
     json_object_set_new(ctx, "notifications", s);
 }
 
-/* --- pages ------------------------------------------------------------------------------ */
+/* --- pages -------------------------------------------------------------------------------- */
 
 /* The pipeline of the {id} path parameter (not deleted): its name, or
  * NULL after answering 404 / a database error. lock: FOR UPDATE, inside
@@ -374,7 +374,7 @@ void h_pipeline_notification_remove(request *r)
                            PQgetvalue(res, 0, SC_NAME)));
 }
 
-/* --- JSON API ---------------------------------------------------------------------------- */
+/* --- JSON API ----------------------------------------------------------------------------- */
 
 static void answer_list(request *r, const char *id)
 {
@@ -490,7 +490,8 @@ void h_api_pipeline_notifications_put(request *r)
     if (!e)
         e = db_exec(r->db, &eb,
                     "DELETE FROM sluice.pipeline_notifications WHERE pipeline_id = $1"
-                    " AND target_id::text NOT IN (SELECT lower(json_array_elements_text($2::json)))",
+                    " AND target_id::text NOT IN"
+                    " (SELECT lower(json_array_elements_text($2::json)))",
                     2, (const char *[]){id, jsonx_dump(r->a, keep)});
     if (e) {
         conn_tx_fail(r, e, &eb);

@@ -96,7 +96,22 @@ assert_lacks() {
     if [[ $2 != *"$3"* ]]; then ok "$1"; else fail "$1" "'$3' found"; fi
 }
 loc_id() { h_header Location | grep -o '[0-9a-f-]\{36\}' | head -n 1 || true; }
-setting() { h_psql "UPDATE sluice.settings SET value = value || '$1'::jsonb WHERE key = 'notifications'"; }
+setting() {
+    h_psql "UPDATE sluice.settings SET value = value || '$1'::jsonb WHERE key = 'notifications'"
+}
+count_of() {
+    node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(0)).length))'
+}
+names_of() {
+    node -e 'for (const t of JSON.parse(require("fs").readFileSync(0)))
+        process.stdout.write(t.name + ";")'
+}
+# jerr KEY: errors[KEY] of the last answer (keys like "items[0].events" hold dots).
+jerr() {
+    node -e 'const b = JSON.parse(require("fs").readFileSync(0));
+        process.stdout.write(String(b.errors[process.argv[1]]))' "$1" <<< "$H_BODY"
+}
+subs_where() { h_psql "SELECT count(*) FROM sluice.pipeline_notifications WHERE $1"; }
 last_req() { h_receiver_requests | tail -n 1; }
 recv_count() { h_receiver_requests | wc -l | tr -d ' '; }
 
@@ -139,7 +154,8 @@ assert_lacks "telegram form has no URL" "$H_BODY" 'name="url"'
 post "$JE" /notifications type=slack name=ops url="ftp://example.com/x"
 assert_eq "bad URL: 422" 422 "$H_STATUS"
 assert_contains "URL error" "$H_BODY" 'must start with https:// (or http://)'
-assert_contains "URL marked invalid" "$H_BODY" 'id="url" name="url" type="password" autocomplete="off" spellcheck="false" value="" aria-describedby="url-hint url-error" aria-invalid="true"'
+assert_contains "URL marked invalid" "$H_BODY" \
+    'value="" aria-describedby="url-hint url-error" aria-invalid="true"'
 assert_contains "name kept" "$H_BODY" 'value="ops"'
 post "$JE" /notifications type=slack name="" url="$FORM_URL"
 assert_eq "no name: 422" 422 "$H_STATUS"
@@ -181,7 +197,8 @@ assert_eq "the receiver saw nothing" 0 "$(recv_count)"
 
 # 10.0.0.1 (unroutable here): refused before any connection, so at once.
 api "$ED_TOKEN" POST /api/v1/notification-targets \
-    '{"name":"private hook","type":"webhook","url":"http://10.0.0.1:9/x","signing_secret":"'"$HOOK_SECRET"'"}'
+    '{"name":"private hook","type":"webhook","url":"http://10.0.0.1:9/x",
+      "signing_secret":"'"$HOOK_SECRET"'"}'
 assert_eq "private webhook created" 201 "$H_STATUS"
 PRIV_ID=$(jv id)
 assert_eq "a typed secret is not returned" "" "$(jv signing_secret)"
@@ -217,7 +234,8 @@ assert_eq "slack: header block" "Run succeeded: sluice test" \
     "$(h_json blocks.0.text.text <<< "$SBODY")"
 assert_eq "slack: fields" '*Rows*
 1,234' "$(h_json blocks.1.fields.2.text <<< "$SBODY")"
-assert_eq "slack: button to the target page" "http://127.0.0.1:$H_HTTP_PORT/notifications/$SLACK_ID" \
+assert_eq "slack: button to the target page" \
+    "http://127.0.0.1:$H_HTTP_PORT/notifications/$SLACK_ID" \
     "$(h_json blocks.2.elements.0.url <<< "$SBODY")"
 assert_contains "slack: text fallback" "$(h_json text <<< "$SBODY")" \
     "Run succeeded: sluice test - Rows: 1,234, Duration: 5.7 s"
@@ -225,7 +243,8 @@ assert_contains "slack: text fallback" "$(h_json text <<< "$SBODY")" \
 # --- Discord over the API ---------------------------------------------------------------
 
 api "$ED_TOKEN" POST /api/v1/notification-targets \
-    '{"name":"Ops Discord","type":"discord","url":"'"$DISCORD_URL"'","all_pipelines_events":["run.failed"]}'
+    '{"name":"Ops Discord","type":"discord","url":"'"$DISCORD_URL"'",
+      "all_pipelines_events":["run.failed"]}'
 assert_eq "discord created" 201 "$H_STATUS"
 DISCORD_ID=$(jv id)
 assert_eq "Location" "/api/v1/notification-targets/$DISCORD_ID" "$(h_header Location)"
@@ -244,17 +263,21 @@ assert_eq "discord: no mentions" '[]' "$(h_json allowed_mentions.parse <<< "$DBO
 # --- Telegram over the API, at telegram_base -----------------------------------------
 
 api "$ED_TOKEN" POST /api/v1/notification-targets \
-    '{"name":"Ops Telegram","type":"telegram","bot_token":"'"$TG_TOKEN"'","chat_id":"-1001234567890"}'
+    '{"name":"Ops Telegram","type":"telegram","bot_token":"'"$TG_TOKEN"'",
+      "chat_id":"-1001234567890"}'
 assert_eq "telegram created" 201 "$H_STATUS"
 TG_ID=$(jv id)
 assert_eq "telegram token masked" "1234…:****" "$(jv bot_token_masked)"
 assert_eq "telegram chat id shown" "-1001234567890" "$(jv chat_id)"
 api "$ED_TOKEN" POST /api/v1/notification-targets \
-    '{"name":"bad tg","type":"telegram","bot_token":"nope","chat_id":"x1","url":"https://a.example"}'
+    '{"name":"bad tg","type":"telegram","bot_token":"nope","chat_id":"x1",
+      "url":"https://a.example"}'
 assert_eq "bad telegram: 422" 422 "$H_STATUS"
 assert_eq "bad token" "must look like 123456789:AA... (from @BotFather)" "$(jv errors.bot_token)"
-assert_eq "bad chat id" "must be a number (e.g. -1001234567890) or @channelname" "$(jv errors.chat_id)"
-assert_eq "no URL for telegram" "a Telegram target has a bot token and a chat id" "$(jv errors.url)"
+assert_eq "bad chat id" "must be a number (e.g. -1001234567890) or @channelname" \
+    "$(jv errors.chat_id)"
+assert_eq "no URL for telegram" "a Telegram target has a bot token and a chat id" \
+    "$(jv errors.url)"
 h_receiver_mode 200 body='{"ok":true,"result":{"message_id":7}}'
 api "$ED_TOKEN" POST "/api/v1/notification-targets/$TG_ID/test"
 assert_eq "telegram delivered" "true 200" "$(jv ok) $(jv status)"
@@ -265,18 +288,23 @@ assert_eq "telegram: sendMessage at telegram_base" "/tg/bot$TG_TOKEN/sendMessage
     "$(h_json path <<< "$REQ")"
 TBODY=$(h_json body <<< "$REQ")
 assert_eq "telegram: chat, HTML, no preview" "-1001234567890 HTML true" \
-    "$(h_json chat_id <<< "$TBODY") $(h_json parse_mode <<< "$TBODY") $(h_json disable_web_page_preview <<< "$TBODY")"
+    "$(h_json chat_id <<< "$TBODY") $(h_json parse_mode <<< "$TBODY") \
+$(h_json disable_web_page_preview <<< "$TBODY")"
 assert_eq "telegram: text" "<b>Run succeeded: sluice test</b>
 Rows: 1,234
 Duration: 5.7 s
-<a href=\"http://127.0.0.1:$H_HTTP_PORT/notifications/$TG_ID\">Open</a>" "$(h_json text <<< "$TBODY")"
+<a href=\"http://127.0.0.1:$H_HTTP_PORT/notifications/$TG_ID\">Open</a>" \
+    "$(h_json text <<< "$TBODY")"
 
 # --- webhook over the form: the secret made and shown once; the signature verifies ----
 
 post "$JE" /notifications type=webhook name="Ops Hook" url="$HOOK_URL"
 assert_eq "webhook created: the secret page" 200 "$H_STATUS"
 assert_eq "no-store" "no-store" "$(h_header Cache-Control)"
-MADE=$(printf '%s' "$H_BODY" | grep -o 'id="signing-secret">whsec_[A-Za-z0-9+/=]*' | sed 's/.*>//')
+made_secret() {
+    printf '%s' "$H_BODY" | grep -o 'id="signing-secret">whsec_[A-Za-z0-9+/=]*' | sed 's/.*>//'
+}
+MADE=$(made_secret)
 assert_eq "secret shown" "whsec_" "${MADE:0:6}"
 HOOK_ID=$(h_psql "SELECT id FROM sluice.notification_targets WHERE name = 'Ops Hook'")
 page "$JE" "/notifications/$HOOK_ID"
@@ -306,7 +334,8 @@ assert_eq "webhook: not with another" bad "$(verify "$REQ" "$HOOK_SECRET")"
 WBODY=$(h_json body <<< "$REQ")
 assert_eq "webhook: {type, timestamp, data}" "run.succeeded true 1234" \
     "$(h_json type <<< "$WBODY") $(h_json data.test <<< "$WBODY") $(h_json data.rows <<< "$WBODY")"
-assert_true "webhook: RFC 3339 timestamp" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' \
+assert_true "webhook: RFC 3339 timestamp" \
+    grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' \
     <<< "$(h_json timestamp <<< "$WBODY")"
 assert_contains "webhook: msg id" "$(h_json headers.webhook-id <<< "$REQ")" "msg_test_"
 page "$JE" "/notifications/$HOOK_ID"
@@ -316,7 +345,7 @@ assert_contains "204 is delivered" "$H_BODY" 'data-testid="test-status">delivere
 post "$JE" "/notifications/$HOOK_ID" name="Ops Hook" active=1 rotate_signing_secret=1
 assert_eq "rotated: the secret page" 200 "$H_STATUS"
 assert_contains "rotation heading" "$H_BODY" "New signing secret"
-MADE2=$(printf '%s' "$H_BODY" | grep -o 'id="signing-secret">whsec_[A-Za-z0-9+/=]*' | sed 's/.*>//')
+MADE2=$(made_secret)
 assert_true "a new secret" test "$MADE2" != "$MADE" -a "${MADE2:0:6}" = whsec_
 post "$JE" "/notifications/$HOOK_ID/test"
 assert_eq "signed with the new one" verified "$(verify "$(last_req)" "$MADE2")"
@@ -340,7 +369,8 @@ assert_eq "secret and rotation" "type a secret or ask for a new one, not both" \
 h_receiver_mode 500 body='boom'
 api "$ED_TOKEN" POST "/api/v1/notification-targets/$SLACK_ID/test"
 assert_eq "500: not delivered" "false 500 boom" "$(jv ok) $(jv status) $(jv answer)"
-assert_eq "500 explained" "HTTP 500 Internal Server Error: the receiver did not accept the message" \
+assert_eq "500 explained" \
+    "HTTP 500 Internal Server Error: the receiver did not accept the message" \
     "$(jv error)"
 h_receiver_mode 410
 api "$ED_TOKEN" POST "/api/v1/notification-targets/$SLACK_ID/test"
@@ -365,7 +395,8 @@ api "$ED_TOKEN" POST "/api/v1/notification-targets/$SLACK_ID/test"
 t1=$(h_now_ms)
 assert_eq "hang: timed out" "false 0" "$(jv ok) $(jv status)"
 assert_eq "hang explained" "no answer from 127.0.0.1 within 2 s" "$(jv error)"
-assert_true "cut after about 2 s ($((t1 - t0)) ms)" test $((t1 - t0)) -ge 1900 -a $((t1 - t0)) -lt 6000
+assert_true "cut after about 2 s ($((t1 - t0)) ms)" \
+    test $((t1 - t0)) -ge 1900 -a $((t1 - t0)) -lt 6000
 setting '{"timeout_seconds": 10}'
 h_receiver_mode reset
 
@@ -381,18 +412,22 @@ setting '{"allow_private_networks": true}'
 
 page "$JE" "/notifications/$TG_ID/edit"
 assert_eq "edit page" 200 "$H_STATUS"
-assert_contains "token unchanged hint" "$H_BODY" "Now <code>1234…:****</code>: unchanged — leave blank to keep."
+assert_contains "token unchanged hint" "$H_BODY" \
+    "Now <code>1234…:****</code>: unchanged — leave blank to keep."
 assert_contains "chat id shown" "$H_BODY" 'value="-1001234567890"'
 assert_lacks "no token on the edit page" "$H_BODY" "${TG_TOKEN#*:}"
-post "$JE" "/notifications/$TG_ID" name="Ops Telegram 2" chat_id="@ops_alerts" active=1 bot_token=""
+post "$JE" "/notifications/$TG_ID" name="Ops Telegram 2" chat_id="@ops_alerts" active=1 \
+    bot_token=""
 assert_eq "saved" 303 "$H_STATUS"
 api "$ED_TOKEN" POST "/api/v1/notification-targets/$TG_ID/test"
 assert_eq "same token kept" "/tg/bot$TG_TOKEN/sendMessage" "$(h_json path <<< "$(last_req)")"
 assert_eq "new chat id" "@ops_alerts" "$(h_json chat_id <<< "$(h_json body <<< "$(last_req)")")"
-api "$ED_TOKEN" PATCH "/api/v1/notification-targets/$TG_ID" '{"bot_token":"'"$TG_TOKEN2"'","active":false}'
+api "$ED_TOKEN" PATCH "/api/v1/notification-targets/$TG_ID" \
+    '{"bot_token":"'"$TG_TOKEN2"'","active":false}'
 assert_eq "token replaced, deactivated" "5556…:**** false" "$(jv bot_token_masked) $(jv active)"
 api "$ED_TOKEN" POST "/api/v1/notification-targets/$TG_ID/test"
-assert_eq "the new token is used (inactive targets can be tested)" "/tg/bot$TG_TOKEN2/sendMessage" \
+assert_eq "the new token is used (inactive targets can be tested)" \
+    "/tg/bot$TG_TOKEN2/sendMessage" \
     "$(h_json path <<< "$(last_req)")"
 h_psql "UPDATE sluice.notification_targets SET disabled_reason = '410 Gone from the receiver'
     WHERE id = '$TG_ID'" > /dev/null
@@ -405,10 +440,11 @@ assert_eq "reactivated, reason cleared" "true null" "$(jv active) $(jv disabled_
 
 api "$V_TOKEN" GET /api/v1/notification-targets
 assert_eq "viewer lists" 200 "$H_STATUS"
-assert_eq "five targets" 5 "$(jv items | node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(0)).length))')"
+assert_eq "five targets" 5 "$(jv items | count_of)"
 api "$V_TOKEN" GET "/api/v1/notification-targets/$SLACK_ID"
 assert_eq "viewer reads one (masked)" "200 $R/services/T000…/****" "$H_STATUS $(jv url_masked)"
-api "$V_TOKEN" POST /api/v1/notification-targets '{"name":"v","type":"slack","url":"https://x.example/a"}'
+api "$V_TOKEN" POST /api/v1/notification-targets \
+    '{"name":"v","type":"slack","url":"https://x.example/a"}'
 assert_eq "viewer cannot create" 403 "$H_STATUS"
 api "$V_TOKEN" PATCH "/api/v1/notification-targets/$SLACK_ID" '{"name":"v"}'
 assert_eq "viewer cannot change" 403 "$H_STATUS"
@@ -437,11 +473,12 @@ names=""
 cursor=""
 for i in 1 2 3 4; do
     api "$V_TOKEN" GET "/api/v1/notification-targets?limit=2${cursor:+&cursor=$cursor}"
-    names+=$(jv items | node -e 'for (const t of JSON.parse(require("fs").readFileSync(0))) process.stdout.write(t.name + ";")')
+    names+=$(jv items | names_of)
     cursor=$(jv next_cursor)
     [ "$cursor" != null ] || break
 done
-assert_eq "pages walk every target" "Ops Discord;Ops Hook;Ops Slack;Ops Telegram 2;private hook;" "$names"
+assert_eq "pages walk every target" \
+    "Ops Discord;Ops Hook;Ops Slack;Ops Telegram 2;private hook;" "$names"
 api "$V_TOKEN" GET "/api/v1/notification-targets?limit=0&x=1"
 assert_eq "bad paging: 422" "422 unknown parameter" "$H_STATUS $(jv errors.x)"
 
@@ -456,8 +493,10 @@ h_psql "INSERT INTO sluice.sources (id, name, type, host, port, database, userna
   VALUES ('00000000-0000-4000-8000-0000000000b1', 'dst', 'postgresql', '127.0.0.1',
           $H_PG_PORT, '$DBNAME', 'sluice', true);
   INSERT INTO sluice.pipelines (id, name, source_id, destination_id) VALUES
-   ('$PL', 'orders_pl', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000b1'),
-   ('$PL2', 'events_pl', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000b1');" \
+   ('$PL', 'orders_pl', '00000000-0000-4000-8000-0000000000a1',
+    '00000000-0000-4000-8000-0000000000b1'),
+   ('$PL2', 'events_pl', '00000000-0000-4000-8000-0000000000a1',
+    '00000000-0000-4000-8000-0000000000b1');" \
     > /dev/null
 
 page "$JE" "/pipelines/$PL"
@@ -465,11 +504,14 @@ assert_eq "pipeline page" 200 "$H_STATUS"
 assert_contains "notifications section" "$H_BODY" 'id="notifications-heading">Notifications</h2>'
 assert_contains "nothing of its own yet" "$H_BODY" "No target hears this pipeline alone."
 assert_contains "the all-pipelines target shown" "$H_BODY" ">Ops Discord</a> (Run failed)"
-assert_contains "targets offered" "$H_BODY" "<option value=\"$SLACK_ID\">Ops Slack (Slack)</option>"
-assert_contains "run.failed ticked by default" "$H_BODY" 'name="event:run.failed" value="1" checked'
+assert_contains "targets offered" "$H_BODY" \
+    "<option value=\"$SLACK_ID\">Ops Slack (Slack)</option>"
+assert_contains "run.failed ticked by default" "$H_BODY" \
+    'name="event:run.failed" value="1" checked'
 post "$JE" "/pipelines/$PL/notifications" target_id="$SLACK_ID"
 assert_eq "no events: 422" 422 "$H_STATUS"
-assert_contains "events error" "$H_BODY" '<p class="field-error" id="events-error">choose at least one event</p>'
+assert_contains "events error" "$H_BODY" \
+    '<p class="field-error" id="events-error">choose at least one event</p>'
 assert_contains "target kept" "$H_BODY" "<option value=\"$SLACK_ID\" selected>"
 post "$JE" "/pipelines/$PL/notifications" "event:run.failed=1"
 assert_eq "no target: 422" 422 "$H_STATUS"
@@ -496,14 +538,18 @@ api "$V_TOKEN" GET "/api/v1/pipelines/$PL/notifications"
 assert_eq "API: subscriptions" "200 $SLACK_ID [\"run.succeeded\"] $DISCORD_ID" \
     "$H_STATUS $(jv items.0.target_id) $(jv items.0.events) $(jv all_pipelines.0.target_id)"
 api "$ED_TOKEN" PUT "/api/v1/pipelines/$PL/notifications" \
-    '{"items":[{"target_id":"'"$TG_ID"'","events":["schema.drifted","run.failed"]},{"target_id":"'"$HOOK_ID"'","events":["quality.failed"]}]}'
+    '{"items":[{"target_id":"'"$TG_ID"'","events":["schema.drifted","run.failed"]},
+               {"target_id":"'"$HOOK_ID"'","events":["quality.failed"]}]}'
 assert_eq "API: replaced" 200 "$H_STATUS"
-assert_eq "API: two, events in order, Slack gone" "Ops Hook Ops Telegram 2 [\"run.failed\",\"schema.drifted\"] " \
-    "$(jv items.0.target_name) $(jv items.1.target_name) $(jv items.1.events) $(jv items.2.target_name)"
+assert_eq "API: two, events in order, Slack gone" \
+    "Ops Hook Ops Telegram 2 [\"run.failed\",\"schema.drifted\"] " \
+    "$(jv items.0.target_name) $(jv items.1.target_name) $(jv items.1.events) \
+$(jv items.2.target_name)"
 api "$ED_TOKEN" PUT "/api/v1/pipelines/$PL/notifications" \
-    '{"items":[{"target_id":"'"$TG_ID"'","events":[]},{"target_id":"00000000-0000-4000-8000-000000000000","events":["run.failed"]},{"target_id":"'"$TG_ID"'","events":["nope"],"x":1}]}'
+    '{"items":[{"target_id":"'"$TG_ID"'","events":[]},
+               {"target_id":"00000000-0000-4000-8000-000000000000","events":["run.failed"]},
+               {"target_id":"'"$TG_ID"'","events":["nope"],"x":1}]}'
 assert_eq "API: bad list 422" 422 "$H_STATUS"
-jerr() { node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(0)).errors[process.argv[1]]))' "$1" <<< "$H_BODY"; }
 assert_eq "empty events" "choose at least one event" "$(jerr 'items[0].events')"
 assert_eq "unknown target" "no such notification target" "$(jerr 'items[1].target_id')"
 assert_eq "twice" "lists this target twice" "$(jerr 'items[2].target_id')"
@@ -515,12 +561,15 @@ api "$V_TOKEN" PUT "/api/v1/pipelines/$PL/notifications" '{"items":[]}'
 assert_eq "API: viewer cannot PUT" 403 "$H_STATUS"
 
 # Global subscription on the target page.
-post "$JE" "/notifications/$HOOK_ID/subscription" "event:run.succeeded=1" "event:landing.file_rejected=1"
+post "$JE" "/notifications/$HOOK_ID/subscription" "event:run.succeeded=1" \
+    "event:landing.file_rejected=1"
 assert_eq "all pipelines saved" 303 "$H_STATUS"
 page "$JE" "/notifications/$HOOK_ID"
-assert_contains "global flash" "$H_BODY" "Ops Hook now hears every pipeline: Run succeeded, Landing file rejected."
+assert_contains "global flash" "$H_BODY" \
+    "Ops Hook now hears every pipeline: Run succeeded, Landing file rejected."
 assert_contains "ticked" "$H_BODY" 'name="event:landing.file_rejected" value="1" checked'
-assert_contains "pipelines listed on the target" "$H_BODY" ">orders_pl</a></td><td>Quality check failed</td>"
+assert_contains "pipelines listed on the target" "$H_BODY" \
+    ">orders_pl</a></td><td>Quality check failed</td>"
 
 # Who hears what (the outbox asks notification_recipients()).
 recips() {
@@ -528,27 +577,30 @@ recips() {
         FROM sluice.notification_recipients('$1', '$2') r
         JOIN sluice.notification_targets t ON t.id = r.target_id"
 }
-assert_eq "orders run.failed: own + global" "Ops Discord,Ops Telegram 2" "$(recips "$PL" run.failed)"
+assert_eq "orders run.failed: own + global" "Ops Discord,Ops Telegram 2" \
+    "$(recips "$PL" run.failed)"
 assert_eq "events_pl run.failed: global only" "Ops Discord" "$(recips "$PL2" run.failed)"
 assert_eq "run.succeeded: hook (global, once)" "Ops Hook" "$(recips "$PL" run.succeeded)"
 api "$ED_TOKEN" PATCH "/api/v1/notification-targets/$DISCORD_ID" '{"active":false}'
 assert_eq "inactive targets hear nothing" "Ops Telegram 2" "$(recips "$PL" run.failed)"
-api "$ED_TOKEN" PATCH "/api/v1/notification-targets/$DISCORD_ID" '{"all_pipelines_events":[],"active":true}'
+api "$ED_TOKEN" PATCH "/api/v1/notification-targets/$DISCORD_ID" \
+    '{"all_pipelines_events":[],"active":true}'
 assert_eq "global removed" "[]" "$(jv all_pipelines_events)"
 assert_eq "events_pl hears nothing now" "" "$(recips "$PL2" run.failed)"
 
 # Removing a pipeline's subscription: a confirmation page first.
-SUB_ID=$(h_psql "SELECT id FROM sluice.pipeline_notifications WHERE pipeline_id = '$PL' AND target_id = '$TG_ID'")
+SUB_ID=$(h_psql "SELECT id FROM sluice.pipeline_notifications
+    WHERE pipeline_id = '$PL' AND target_id = '$TG_ID'")
 page "$JE" "/pipelines/$PL/notifications/$SUB_ID/remove"
 assert_eq "remove confirmation" 200 "$H_STATUS"
 assert_contains "asks" "$H_BODY" "Stop notifying Ops Telegram 2?"
 post "$JE" "/pipelines/$PL/notifications/$SUB_ID/remove"
 assert_eq "removed" 303 "$H_STATUS"
-assert_eq "one left" 1 "$(h_psql "SELECT count(*) FROM sluice.pipeline_notifications WHERE pipeline_id = '$PL'")"
+assert_eq "one left" 1 "$(subs_where "pipeline_id = '$PL'")"
 HOOK_SUB=$(h_psql "SELECT id FROM sluice.pipeline_notifications WHERE pipeline_id = '$PL'")
 post "$JE" "/pipelines/$PL2/notifications/$HOOK_SUB/remove"
 assert_eq "another pipeline's subscription: 404" 404 "$H_STATUS"
-assert_eq "and kept" 1 "$(h_psql "SELECT count(*) FROM sluice.pipeline_notifications WHERE id = '$HOOK_SUB'")"
+assert_eq "and kept" 1 "$(subs_where "id = '$HOOK_SUB'")"
 
 # --- delete ------------------------------------------------------------------------------------
 

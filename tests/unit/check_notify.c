@@ -73,7 +73,7 @@ static notify_request render(const char *type, const char *event, const json_t *
     return r;
 }
 
-/* --- exact bodies ---------------------------------------------------------------------- */
+/* --- exact bodies ------------------------------------------------------------------------- */
 
 static const char *const cases[] = {
     "{\"run_id\":\"42\",\"pipeline_id\":\"7d1c2a40-0000-4000-8000-000000000001\","
@@ -445,7 +445,7 @@ START_TEST(test_clip)
 }
 END_TEST
 
-/* --- events --------------------------------------------------------------------------------- */
+/* --- events ------------------------------------------------------------------------------- */
 
 static const struct {
     const char *event;
@@ -523,7 +523,7 @@ START_TEST(test_event_details)
 }
 END_TEST
 
-/* --- the SSRF guard ------------------------------------------------------------------------ */
+/* --- the SSRF guard ----------------------------------------------------------------------- */
 
 static const struct {
     const char *addr;
@@ -619,7 +619,7 @@ START_TEST(test_addr_other_family)
 }
 END_TEST
 
-/* --- Retry-After ---------------------------------------------------------------------------- */
+/* --- Retry-After -------------------------------------------------------------------------- */
 
 #define NOW 1445412400L /* 2015-10-21T07:26:40Z: 80 s before the dates below */
 
@@ -657,7 +657,7 @@ START_TEST(test_retry_after_null)
 }
 END_TEST
 
-/* --- masks and checks ------------------------------------------------------------------------ */
+/* --- masks and checks --------------------------------------------------------------------- */
 
 static const struct {
     const char *url;
@@ -737,7 +737,7 @@ START_TEST(test_checks)
 }
 END_TEST
 
-/* --- notify_send against a server in a thread ------------------------------------------ */
+/* --- notify_send against a server in a thread --------------------------------------------- */
 
 typedef struct {
     int fd, port;
