@@ -147,9 +147,24 @@ const char *notify_rfc3339(arena *a, long long seconds);
  * else SL_ETIMEOUT (timed out), SL_EFORBIDDEN (the guard refused every
  * address; res->error says which and why, before any connection was
  * made) or SL_EIO (anything else). res->error and eb never hold the URL's
- * path, query or userinfo. */
+ * path, query or userinfo. Thread-safe (each call its own client). */
 sl_err notify_send(arena *a, const notify_env *env, const notify_request *req,
                    notify_result *res, sl_errbuf *eb);
+
+/* A reusable HTTP client: keeps connections (and DNS answers) alive between
+ * notify_send_on calls to the same host, which matters when a deliverer
+ * sends thousands of messages. One per thread at a time; never shared.
+ * notify_conn_new aborts on allocation failure; the caller frees with
+ * notify_conn_free (NULL is fine). A connection opened while the guard
+ * allowed private networks is dropped when a later call does not. */
+typedef struct notify_conn notify_conn;
+notify_conn *notify_conn_new(void);
+void notify_conn_free(notify_conn *c);
+
+/* notify_send on conn's kept connections (conn NULL: a one-off client, as
+ * notify_send). Same results and guard. */
+sl_err notify_send_on(notify_conn *conn, arena *a, const notify_env *env,
+                      const notify_request *req, notify_result *res, sl_errbuf *eb);
 
 /* What the SSRF guard sees in an address. */
 enum notify_addr_class {

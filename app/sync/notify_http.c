@@ -17,19 +17,49 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "arena.h"
+
 #define READ_CAP (256 * 1024) /* bytes of an answer read before giving up on the rest */
 
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* libcurl's global set-up is not thread-safe; deliverers send from threads. */
 static void global_init(void)
 {
-    static int done;
-    if (!done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        done = 1;
-    }
+    pthread_once(&global_once, global_init_once);
+}
+
+struct notify_conn {
+    CURL *curl;
+    int allow_private;   /* what the guard allowed when its connections were opened */
+};
+
+notify_conn *notify_conn_new(void)
+{
+    global_init();
+    notify_conn *c = xcalloc(1, sizeof *c);
+    c->curl = curl_easy_init();
+    if (!c->curl)
+        sl_panic("notify: curl_easy_init failed");
+    return c;
+}
+
+void notify_conn_free(notify_conn *c)
+{
+    if (!c)
+        return;
+    curl_easy_cleanup(c->curl);
+    free(c);
 }
 
 /* --- the SSRF guard ----------------------------------------------------------------------- */
@@ -310,6 +340,12 @@ static const char *host_of(arena *a, const char *url)
 sl_err notify_send(arena *a, const notify_env *env, const notify_request *req,
                    notify_result *res, sl_errbuf *eb)
 {
+    return notify_send_on(NULL, a, env, req, res, eb);
+}
+
+sl_err notify_send_on(notify_conn *conn, arena *a, const notify_env *env,
+                      const notify_request *req, notify_result *res, sl_errbuf *eb)
+{
     memset(res, 0, sizeof *res);
     res->retry_after_seconds = -1;
     res->body_excerpt = "";
@@ -328,8 +364,20 @@ sl_err notify_send(arena *a, const notify_env *env, const notify_request *req,
     x.body = arena_alloc(a, NOTIFY_EXCERPT_MAX + 1);
     char errbuf[CURL_ERROR_SIZE] = "";
 
-    CURL *c = curl_easy_init();
-    if (!c) {
+    CURL *c;
+    if (conn) {
+        /* Open connections were vetted under the guard of their time: a
+         * stricter guard now must not reuse them. */
+        if (conn->allow_private && !x.allow_private) {
+            curl_easy_cleanup(conn->curl);
+            conn->curl = curl_easy_init();
+            if (!conn->curl)
+                sl_panic("notify: curl_easy_init failed");
+        }
+        conn->allow_private = x.allow_private;
+        c = conn->curl;
+        curl_easy_reset(c);
+    } else if ((c = curl_easy_init()) == NULL) {
         res->error = "could not start an HTTP client";
         return sl_fail(eb, SL_EIO, "%s", res->error);
     }
@@ -370,8 +418,11 @@ sl_err notify_send(arena *a, const notify_env *env, const notify_request *req,
     res->latency_ms = ms_between(&t0, &t1);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
+    if (!conn)
+        curl_easy_cleanup(c);
 
     const char *const *secrets = req->secrets;
     if (status > 0 && (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && x.body_total > READ_CAP))) {

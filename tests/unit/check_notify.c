@@ -741,12 +741,31 @@ END_TEST
 
 typedef struct {
     int fd, port;
-    const char *answer;     /* the whole response, sent after reading the request */
+    const char *answer;     /* the whole response, sent after reading a request */
     int hang;               /* read the request, then answer nothing */
-    int requests;
+    int keepalive;          /* serve further requests on the same connection */
+    int requests, accepts;
     char first[512];        /* the first request's head */
     pthread_t th;
 } server;
+
+/* Read one request (head and Content-Length body) from c into buf; 0 at
+ * the end of the connection. */
+static int read_request(int c, char *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t k;
+    buf[0] = '\0';
+    while (n < cap - 1 && (k = read(c, buf + n, cap - 1 - n)) > 0) {
+        n += (size_t)k;
+        buf[n] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        const char *cl = strcasestr(buf, "content-length:");
+        if (end && (!cl || n >= (size_t)(end + 4 - buf) + strtoul(cl + 15, NULL, 10)))
+            return 1;
+    }
+    return n > 0;
+}
 
 static void *serve(void *p)
 {
@@ -755,24 +774,19 @@ static void *serve(void *p)
         int c = accept(s->fd, NULL, NULL);
         if (c < 0)
             return NULL;
+        s->accepts++;
         char buf[8192];
-        size_t n = 0;
-        ssize_t k;
-        while (n < sizeof buf - 1 && (k = read(c, buf + n, sizeof buf - 1 - n)) > 0) {
-            n += (size_t)k;
-            buf[n] = '\0';
-            char *end = strstr(buf, "\r\n\r\n");
-            const char *cl = strcasestr(buf, "content-length:");
-            if (end && cl && n >= (size_t)(end + 4 - buf) + strtoul(cl + 15, NULL, 10))
+        while (read_request(c, buf, sizeof buf)) {
+            if (s->requests++ == 0)
+                snprintf(s->first, sizeof s->first, "%.*s", (int)strcspn(buf, "\r"), buf);
+            if (s->hang) {
+                sleep(3);
                 break;
-        }
-        if (s->requests++ == 0)
-            snprintf(s->first, sizeof s->first, "%.*s", (int)strcspn(buf, "\r"), buf);
-        if (s->hang) {
-            sleep(3);
-        } else {
+            }
             ssize_t w = write(c, s->answer, strlen(s->answer));
             (void)w;
+            if (!s->keepalive)
+                break;
         }
         close(c);
     }
@@ -953,6 +967,38 @@ START_TEST(test_send_guard)
 }
 END_TEST
 
+/* A kept client reuses its connection, and drops it when the guard tightens. */
+START_TEST(test_send_conn)
+{
+    server s;
+    server_start(&s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    s.keepalive = 1;
+    notify_conn *conn = notify_conn_new();
+    ENV.allow_private = 1;
+    notify_request r = plain_request(arena_printf(A, "http://127.0.0.1:%d/x", s.port));
+    notify_result res;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(notify_send_on(conn, A, &ENV, &r, &res, NULL), SL_OK);
+        ck_assert_int_eq(res.status, 200);
+        ck_assert_str_eq(res.body_excerpt, "ok");
+    }
+    ck_assert_int_eq(s.requests, 3);
+    ck_assert_int_eq(s.accepts, 1);
+    ENV.allow_private = 0;
+    ck_assert_int_eq(notify_send_on(conn, A, &ENV, &r, &res, NULL), SL_EFORBIDDEN);
+    ck_assert_int_eq(s.requests, 3);
+    /* One-off sends open a connection each. */
+    ENV.allow_private = 1;
+    ck_assert_int_eq(notify_send(A, &ENV, &r, &res, NULL), SL_OK);
+    ck_assert_int_eq(notify_send(A, &ENV, &r, &res, NULL), SL_OK);
+    notify_conn_free(conn);
+    notify_conn_free(NULL);
+    server_stop(&s);
+    ck_assert_int_eq(s.requests, 5);
+    ck_assert_int_eq(s.accepts, 3);
+}
+END_TEST
+
 START_TEST(test_send_errors)
 {
     /* A closed port: no answer, SL_EIO, nothing of the path in the message. */
@@ -1019,6 +1065,7 @@ int main(void)
     tcase_add_test(ts, test_send_long_answer);
     tcase_add_test(ts, test_send_timeout);
     tcase_add_test(ts, test_send_guard);
+    tcase_add_test(ts, test_send_conn);
     tcase_add_test(ts, test_send_errors);
     suite_add_tcase(s, ts);
 
