@@ -130,7 +130,8 @@ static sl_err do_action(db *d, arena *a, const pm_opts *o, PGresult *plan, int i
     PGresult *res = NULL;
     if (strcmp(action, "create") == 0) {
         e = db_query(d, a, eb, &res,
-                     "SELECT created, rows_moved, partition::text FROM sluice.ensure_partition("
+                     "SELECT created, rows_moved, sluice.qualified_name(partition)"
+                     " FROM sluice.ensure_partition("
                      " $1::regclass, $2::timestamptz, $3::timestamptz, NULL,"
                      " (SELECT batch_rows FROM sluice.partitioned_tables WHERE table_name = $4))",
                      4, (const char *[]){table, val(plan, i, 3), val(plan, i, 4), table});
@@ -288,6 +289,12 @@ static sl_err run_table(db *d, const pm_opts *o, PGresult *plan, int first, int 
     /* Under the lock: what is due now (another run may have done it). */
     PGresult *mine = NULL;
     e = db_query(d, a, eb, &mine, PLAN_SQL, 2, (const char *[]){o->at, table});
+    if (!e && PQntuples(mine) == 0) {
+        /* Done by the process that had the lock: its result stands. */
+        db_exec(d, NULL, "SELECT pg_advisory_unlock(" LOCK_KEY ")", 1, (const char *[]){table});
+        arena_free(a);
+        return SL_OK;
+    }
     table_run tr = {0};
     const char *timeout = arena_printf(
         a, "%dms", o->lock_timeout_ms > 0 ? o->lock_timeout_ms : PM_LOCK_TIMEOUT_MS);

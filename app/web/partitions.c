@@ -274,9 +274,10 @@ static sl_err page_table(request *r, PGresult *t, int i, long long offset, int *
         char g[32];
         pm_group(g, sizeof g, rows > cap ? cap : rows);
         json_object_set_new(def, "partition", json_string(PQgetvalue(t, i, T_DEFAULT)));
-        json_object_set_new(def, "rows", json_string(arena_printf(r->a, "%s%s", rows > cap
-                                                                          ? "more than " : "",
-                                                                  g)));
+        json_object_set_new(def, "rows",
+                            json_string(arena_printf(r->a, "%s%s row%s",
+                                                     rows > cap ? "more than " : "", g,
+                                                     rows == 1 ? "" : "s")));
         json_object_set_new(def, "has_rows", json_boolean(rows > 0));
         json_object_set_new(def, "size", json_string(PQgetvalue(t, i, T_DEFAULT_SIZE_SHOWN)));
         json_object_set_new(o, "default", def);

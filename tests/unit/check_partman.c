@@ -247,7 +247,8 @@ START_TEST(test_run_once)
                         " WHERE table_name = 'sluice_runs.run_logs'"),
                      "created 5 partitions, moved 300 rows out of the default partition");
     ck_assert_str_eq(q1("SELECT last_error IS NULL AND last_run_at IS NOT NULL"
-                        " FROM sluice.partitioned_tables WHERE table_name = 'sluice_runs.run_logs'"),
+                        " FROM sluice.partitioned_tables"
+                        " WHERE table_name = 'sluice_runs.run_logs'"),
                      "t");
 
     /* Again: nothing is due; nothing is recorded without record_idle. */
