@@ -16,7 +16,13 @@
 /* Compose an id; ms is Unix milliseconds. */
 int64_t sf_make(int64_t unix_ms, int shard, int seq);
 /* Next id for this process (monotonic; waits for the next ms when the
- * sequence of the current one runs out). */
+ * sequence of the current one runs out). Unique within this process only:
+ * two processes using the same shard in the same millisecond make equal
+ * ids (each counts its own sequence from 0). So rows that several
+ * processes write into one table take their ids from the database
+ * (sluice.snowflake_id(), one sequence for everyone), as every table does
+ * today; sf_next is for a single writer, or for writers given distinct
+ * shards. */
 int64_t sf_next(int shard);
 /* Unix milliseconds of an id. */
 int64_t sf_unix_ms(int64_t id);
