@@ -1,0 +1,497 @@
+#!/usr/bin/env bash
+# test_notify_delivery.sh - the notification outbox end to end: messages
+# enqueued with their events (the transactional outbox) and delivered by
+# the real `sluice notify` / `sluice tick` to the harness's receiver
+# (tests/lib/receiver.mjs) through the real libcurl path:
+#   - the exact body of each format arrives (Slack blocks, Discord embed,
+#     Telegram sendMessage at telegram_base, the signed webhook) with the
+#     message id as webhook-id, and the webhook signature verifies with the
+#     target's secret (recomputed with node's crypto);
+#   - retries: 500 three times then 200, the attempts spaced by the backoff
+#     formula (base_backoff_seconds 1: 1, 2, 4 s, +-20% jitter); 429 with
+#     Retry-After 3 waits at least 3 s; dead-lettering after max_attempts;
+#     410 disables the target (audited) and dead-letters what follows
+#     without a request; a 302 is not followed and counts as a failed
+#     attempt; a hang is cut by timeout_seconds; other 4xx are dead at once;
+#     a deleted target's message is dead with the reason;
+#   - two `sluice notify` at once deliver 200 messages once each; 500
+#     messages with `sluice notify` killed (-9) while requests hang: after
+#     the visibility timeout a rerun delivers every message, none is
+#     answered twice (receiver log), the lost attempts are recorded;
+#   - the transactional outbox: a run that finishes (a real failing `sluice
+#     sync`) enqueues exactly one message per subscribed target, linked to
+#     its run.failed event; a queued run that never finished enqueues
+#     nothing; when the enqueue fails, the run's end is not recorded either
+#     (same transaction); `sluice tick --once` delivers them;
+#   - the deliveries page and API: attempts and dead letters, paging,
+#     retry and discard (single, selected, all; confirmation pages; CSRF;
+#     viewers read only; 404 / 409 / 422), every change audited.
+set -euo pipefail
+. "$(dirname "$0")/../lib/harness.sh"
+
+h_stack_up
+h_receiver_start
+R=$H_RECV_URL
+
+sluice_cli() {
+    SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT \
+        SLUICE_LOG_LEVEL=${SLUICE_LOG_LEVEL:-warn} SLUICE_TICK_SECONDS=1 \
+        SLUICE_BASE_URL=http://console.example "$H_ROOT/bin/sluice" "$@"
+}
+ED_PW='editor-pass-5678'
+V_PW='viewer-pass-4321'
+for u in editor:editor:$ED_PW viewer:viewer:$V_PW; do
+    IFS=: read -r who role pw <<< "$u"
+    printf '%s\n' "$pw" | sluice_cli user add --email "$who@example.com" --role "$role" \
+        --name "$who" > /dev/null
+done
+ED_TOKEN=$(sluice_cli token create --email editor@example.com --name tests)
+V_TOKEN=$(sluice_cli token create --email viewer@example.com --name tests)
+
+# api TOKEN METHOD PATH [JSON]
+api() {
+    local tok=$1 method=$2 path=$3
+    if [ $# -ge 4 ]; then
+        h_get "$H_URL$path" -X "$method" -H "Authorization: Bearer $tok" \
+            -H 'Content-Type: application/json' --data-binary "$4" -m 30
+    else
+        h_get "$H_URL$path" -X "$method" -H "Authorization: Bearer $tok" -m 30
+    fi
+}
+jv() { h_json "$1" <<< "$H_BODY" || true; }
+q() { h_psql "$1"; }
+setting() { q "UPDATE sluice.settings SET value = value || '$1'::jsonb WHERE key = 'notifications'"; }
+assert_lacks() {
+    if [[ $2 != *"$3"* ]]; then ok "$1"; else fail "$1" "'$3' found"; fi
+}
+# assert_between NAME LOW HIGH VALUE (numbers, inclusive)
+assert_between() {
+    if awk -v l="$2" -v h="$3" -v v="$4" 'BEGIN { exit !(v >= l && v <= h) }'; then
+        ok "$1 ($4)"
+    else
+        fail "$1" "$4 is not within [$2, $3]"
+    fi
+}
+
+# The deliverer's settings for the test: private addresses allowed (the
+# receiver is on loopback), a 1 s backoff base, short timeouts.
+setting '{"allow_private_networks": true, "telegram_base": "'"$R"'/tg",
+          "base_backoff_seconds": 1, "max_backoff_seconds": 60, "timeout_seconds": 2,
+          "visibility_timeout_seconds": 10, "max_attempts": 8}'
+
+# Pipelines p1..p9 (a source on a closed port: their runs fail at once).
+DBNAME=${H_DATABASE_URL##*/}
+CLOSED_PORT=$(h_free_port)
+q "INSERT INTO sluice.sources (id, name, type, host, port, database, username)
+   VALUES ('00000000-0000-4000-8000-0000000000a1', 'downdb', 'postgresql', '127.0.0.1',
+           $CLOSED_PORT, 'x', 'sluice');
+   INSERT INTO sluice.destinations (id, name, type, host, port, database, username)
+   VALUES ('00000000-0000-4000-8000-0000000000b1', 'warehouse', 'postgresql', '127.0.0.1',
+           $H_PG_PORT, '$DBNAME', 'sluice');
+   INSERT INTO sluice.pipelines (id, name, source_id, destination_id)
+   SELECT ('10000000-0000-4000-8000-00000000000' || i)::uuid, 'p' || i,
+          '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000b1'
+   FROM generate_series(1, 9) i;
+   INSERT INTO sluice.pipeline_tables (pipeline_id, source_schema, source_table)
+   SELECT id, 'public', 'things' FROM sluice.pipelines;" > /dev/null
+P() { printf '10000000-0000-4000-8000-00000000000%s' "$1"; }
+
+# target NAME TYPE JSON-FIELDS: create a target over the API; prints its id.
+target() {
+    api "$ED_TOKEN" POST /api/v1/notification-targets \
+        "{\"name\":\"$1\",\"type\":\"$2\",$3}"
+    [ "$H_STATUS" = 201 ] || { echo "target $1: $H_STATUS $H_BODY" >&2; return 1; }
+    jv id
+}
+# subscribe TARGET PIPELINE-NUMBER EVENT...
+subscribe() {
+    local t=$1 p=$2 ev
+    shift 2
+    ev=$(printf '%s,' "$@")
+    q "INSERT INTO sluice.pipeline_notifications (pipeline_id, target_id, events)
+       VALUES ('$(P "$p")', '$t', '{${ev%,}}')" > /dev/null
+}
+# event PIPELINE-NUMBER TYPE DATA-JSON: append an event the way run.c does
+# (its messages enqueued in the same statement); prints how many.
+event() {
+    q "WITH e AS (INSERT INTO sluice_events.events (stream, type, data)
+         VALUES ('pipeline:$(P "$1")', '$2', '$3'::jsonb) RETURNING id, stream, type, data)
+       SELECT sluice_events.enqueue_event(id, stream, type, data) FROM e"
+}
+# The messages of target T: "status attempts" lines by id.
+mstate() { q "SELECT status || ' ' || attempts FROM sluice_events.messages WHERE target_id = '$1' ORDER BY id"; }
+reqs() { h_receiver_requests "$1"; }
+nreqs() { h_receiver_requests "$1" | wc -l | tr -d ' '; }
+# Receipt times (ms) of the requests to PATH, one a line.
+times_of() { reqs "$1" | node -e 'for (const l of require("fs").readFileSync(0, "utf8").split("\n"))
+    if (l) console.log(JSON.parse(l).at)'; }
+notify() { sluice_cli notify "$@" > "$H_TMP/notify.out" 2>> "$H_LOG/notify.log"; }
+
+# --- each format's exact body; the webhook signature ------------------------------------
+
+HOOK_SECRET='whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
+TG_TOKEN='123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw'
+SLACK=$(target "f slack" slack '"url":"'"$R"'/slack/T1/B2/SlackKey"')
+DISCORD=$(target "f discord" discord '"url":"'"$R"'/discord/api/webhooks/1/DiscordKey"')
+TELEGRAM=$(target "f telegram" telegram '"bot_token":"'"$TG_TOKEN"'","chat_id":"-100123"')
+HOOK=$(target "f hook" webhook '"url":"'"$R"'/hook?k=1","signing_secret":"'"$HOOK_SECRET"'"')
+for t in "$SLACK" "$DISCORD" "$TELEGRAM" "$HOOK"; do subscribe "$t" 1 run.failed; done
+RUN_DATA='{"run_id": "7001", "pipeline_id": "'"$(P 1)"'", "pipeline_name": "orders <nightly>",
+  "status": "failed", "rows": 1234567, "duration_ms": 83456, "dead_letters": 0,
+  "error": "connection refused: could not connect to \"db1\" & gave up"}'
+assert_eq "run.failed of p1: one message per subscribed target" 4 \
+    "$(event 1 run.failed "$RUN_DATA")"
+assert_eq "nothing sent before sluice notify" 0 "$(h_receiver_requests | wc -l)"
+notify
+assert_eq "sluice notify: four delivered" \
+    "notify: 4 claimed, 4 delivered, 0 to retry, 0 dead-lettered, 0 target(s) disabled, 0 stopped claim(s) taken over" \
+    "$(cat "$H_TMP/notify.out")"
+for t in "$SLACK" "$DISCORD" "$TELEGRAM" "$HOOK"; do
+    assert_eq "delivered on the first attempt ($t)" "delivered 1" "$(mstate "$t")"
+done
+# body PATH: the body of the last request to PATH, its "timestamp" (the
+# time of the attempt) replaced by T.
+body() { reqs "$1" | tail -n 1 | h_json body | sed 's/"timestamp":"[0-9T:Z-]*"/"timestamp":"T"/'; }
+assert_eq "slack: blocks with a text fallback, escaped, linking to the run" \
+    '{"text":"Run failed: orders &lt;nightly&gt; - Rows: 1,234,567, Duration: 1 min 23 s, Run: 7001\nError: connection refused: could not connect to \"db1\" &amp; gave up\n<http://console.example/runs/7001|Open run>","blocks":[{"type":"header","text":{"type":"plain_text","text":"Run failed: orders <nightly>","emoji":true}},{"type":"section","fields":[{"type":"mrkdwn","text":"*Pipeline*\norders &lt;nightly&gt;"},{"type":"mrkdwn","text":"*Outcome*\nfailed"},{"type":"mrkdwn","text":"*Rows*\n1,234,567"},{"type":"mrkdwn","text":"*Duration*\n1 min 23 s"},{"type":"mrkdwn","text":"*Run*\n7001"}]},{"type":"section","text":{"type":"mrkdwn","text":"*Error*\n```connection refused: could not connect to \"db1\" &amp; gave up```"}},{"type":"actions","elements":[{"type":"button","text":{"type":"plain_text","text":"Open run"},"url":"http://console.example/runs/7001"}]}]}' \
+    "$(body /slack/T1/B2/SlackKey)"
+assert_eq "discord: a red embed with fields" \
+    '{"embeds":[{"title":"Run failed: orders <nightly>","url":"http://console.example/runs/7001","description":"**Error**\n```\nconnection refused: could not connect to \"db1\" & gave up\n```","color":14687834,"fields":[{"name":"Pipeline","value":"orders <nightly\\>","inline":true},{"name":"Outcome","value":"failed","inline":true},{"name":"Rows","value":"1,234,567","inline":true},{"name":"Duration","value":"1 min 23 s","inline":true},{"name":"Run","value":"7001","inline":true}],"footer":{"text":"sluice"},"timestamp":"T"}],"allowed_mentions":{"parse":[]}}' \
+    "$(body /discord/api/webhooks/1/DiscordKey)"
+assert_eq "telegram: sendMessage at telegram_base, HTML escaped" \
+    '{"chat_id":"-100123","text":"<b>Run failed: orders &lt;nightly&gt;</b>\nRows: 1,234,567\nDuration: 1 min 23 s\nRun: 7001\n\n<b>Error</b>\n<pre>connection refused: could not connect to &quot;db1&quot; &amp; gave up</pre>\n<a href=\"http://console.example/runs/7001\">Open run</a>","parse_mode":"HTML","disable_web_page_preview":true}' \
+    "$(body "/tg/bot$TG_TOKEN/sendMessage")"
+assert_eq "webhook: {type, timestamp, data} with the event's data" \
+    '{"type":"run.failed","timestamp":"T","data":{"rows":1234567,"error":"connection refused: could not connect to \"db1\" & gave up","run_id":"7001","status":"failed","duration_ms":83456,"pipeline_id":"10000000-0000-4000-8000-000000000001","dead_letters":0,"pipeline_name":"orders <nightly>","run_url":"http://console.example/runs/7001"}}' \
+    "$(body /hook)"
+HREQ=$(reqs /hook | tail -n 1)
+HOOK_MSG=$(q "SELECT id FROM sluice_events.messages WHERE target_id = '$HOOK'")
+assert_eq "webhook-id is the message id" "$HOOK_MSG" "$(h_json headers.webhook-id <<< "$HREQ")"
+assert_eq "the query string kept" "k=1" "$(h_json query <<< "$HREQ")"
+assert_eq "the body's timestamp is webhook-timestamp" \
+    "$(date -u -d "@$(h_json headers.webhook-timestamp <<< "$HREQ")" +%Y-%m-%dT%H:%M:%SZ)" \
+    "$(h_json body <<< "$HREQ" | h_json timestamp)"
+# verify REQ SECRET: recompute the Standard Webhooks signature of a recorded request.
+verify() {
+    node -e '
+        const crypto = require("crypto");
+        const r = JSON.parse(process.argv[1]), secret = process.argv[2];
+        const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+        const body = Buffer.from(r.body_base64, "base64");
+        const id = r.headers["webhook-id"], ts = r.headers["webhook-timestamp"];
+        const mac = crypto.createHmac("sha256", key)
+            .update(Buffer.concat([Buffer.from(`${id}.${ts}.`), body])).digest("base64");
+        const ok = (r.headers["webhook-signature"] || "").split(" ").includes(`v1,${mac}`);
+        const age = Math.abs(Date.now() / 1000 - Number(ts));
+        process.stdout.write(ok && age < 300 ? "verified" : "bad");
+    ' "$1" "$2"
+}
+assert_eq "the signature verifies with the target's secret" verified "$(verify "$HREQ" "$HOOK_SECRET")"
+assert_eq "and not with another" bad \
+    "$(verify "$HREQ" whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY=)"
+assert_eq "one attempt each, HTTP 200, logged" "4 200 delivered" \
+    "$(q "SELECT count(*) || ' ' || min(status_code) || ' ' || min(outcome)
+          FROM sluice_events.delivery_attempts")"
+notify
+assert_eq "a second sluice notify finds nothing" \
+    "notify: 0 claimed, 0 delivered, 0 to retry, 0 dead-lettered, 0 target(s) disabled, 0 stopped claim(s) taken over" \
+    "$(cat "$H_TMP/notify.out")"
+assert_eq "nothing sent twice" 4 "$(h_receiver_requests | wc -l | tr -d ' ')"
+
+# rx JSON: tell the receiver how to answer (POST /_control).
+rx() {
+    curl -s -f -m 5 -o /dev/null -X POST -H 'Content-Type: application/json' \
+        --data-binary "$1" "$R/_control"
+}
+# hook NAME PATH: a webhook target at the receiver's PATH; prints its id.
+hook() { target "$1" webhook '"url":"'"$R$2"'","signing_secret":"'"$HOOK_SECRET"'"'; }
+# ids_of PATH: the webhook-id of each request to PATH, one a line.
+ids_of() { reqs "$1" | node -e 'for (const l of require("fs").readFileSync(0, "utf8").split("\n"))
+    if (l) console.log(JSON.parse(l).headers["webhook-id"])'; }
+# gaps PATH: seconds between consecutive requests to PATH, one a line.
+gaps() { times_of "$1" | awk 'NR > 1 { printf "%.3f\n", ($1 - p) / 1000 } { p = $1 }'; }
+# attempts T: "attempt status outcome" lines of target T, oldest first.
+attempts() {
+    q "SELECT attempt || ' ' || coalesce(status_code::text, '-') || ' ' || outcome
+       FROM sluice_events.delivery_attempts WHERE target_id = '$1' ORDER BY id"
+}
+lasterr() { q "SELECT coalesce(last_error, '-') FROM sluice_events.messages WHERE target_id = '$1' ORDER BY id DESC LIMIT 1"; }
+
+# --- 500, 500, 500, 200: three retries spaced 1, 2 and 4 s (+-20%) ------------------------
+
+FLAKY=$(hook flaky /flaky)
+subscribe "$FLAKY" 2 run.failed
+h_receiver_mode sequence codes=500,500,500,200 path=/flaky
+event 2 run.failed '{"run_id": "7002"}' > /dev/null
+notify --drain --max-seconds 40
+assert_eq "flaky: four attempts, the last delivered" "1 500 retry
+2 500 retry
+3 500 retry
+4 200 delivered" "$(attempts "$FLAKY")"
+assert_eq "flaky: delivered after 4 attempts" "delivered 4" "$(mstate "$FLAKY")"
+assert_eq "flaky: the same webhook-id, the message's, every time" \
+    "$(q "SELECT id FROM sluice_events.messages WHERE target_id = '$FLAKY'")" \
+    "$(ids_of /flaky | sort -u)"
+mapfile -t G < <(gaps /flaky)
+assert_eq "flaky: three gaps" 3 "${#G[@]}"
+assert_between "retry 1 after base 1 s +-20%" 0.8 1.9 "${G[0]:-0}"
+assert_between "retry 2 after 2 s +-20%" 1.6 3.1 "${G[1]:-0}"
+assert_between "retry 3 after 4 s +-20%" 3.2 5.5 "${G[2]:-0}"
+assert_eq "flaky: the errors and the answers kept" \
+    'HTTP 500 {"ok":false,"error":"mode 500"}' \
+    "$(q "SELECT error || ' ' || response_excerpt FROM sluice_events.delivery_attempts
+          WHERE target_id = '$FLAKY' AND attempt = 1")"
+assert_eq "flaky: latency recorded" t \
+    "$(q "SELECT bool_and(latency_ms BETWEEN 0 AND 2000) FROM sluice_events.delivery_attempts
+          WHERE target_id = '$FLAKY'")"
+
+# --- 429 with Retry-After 3: the next attempt not before 3 s ------------------------------
+
+BUSY=$(hook busy /busy)
+subscribe "$BUSY" 3 run.failed
+h_receiver_mode sequence codes=429,200 path=/busy retry_after=3
+event 3 run.failed '{"run_id": "7003"}' > /dev/null
+notify --drain --max-seconds 30
+assert_eq "busy: 429 then delivered" "1 429 retry
+2 200 delivered" "$(attempts "$BUSY")"
+assert_between "busy: Retry-After 3 honoured (not the 1 s backoff)" 3.0 4.2 "$(gaps /busy)"
+
+# --- 500 until max_attempts: dead-lettered ---------------------------------------------------
+
+DOWN=$(hook down /down)
+subscribe "$DOWN" 4 run.failed
+h_receiver_mode 500 path=/down
+setting '{"max_attempts": 3}'
+event 4 run.failed '{"run_id": "7004"}' > /dev/null
+setting '{"max_attempts": 8}'
+notify --drain --max-seconds 30
+assert_eq "down: three attempts (max_attempts at enqueue), then dead" "1 500 retry
+2 500 retry
+3 500 dead" "$(attempts "$DOWN")"
+assert_eq "down: dead after 3" "dead 3" "$(mstate "$DOWN")"
+assert_eq "down: the reason" "gave up after 3 attempts; the last: HTTP 500" "$(lasterr "$DOWN")"
+assert_eq "down: in the dead-letter view" "1 gave up after 3 attempts; the last: HTTP 500" \
+    "$(q "SELECT count(*) || ' ' || min(reason) FROM sluice_events.dead_letters
+          WHERE target_id = '$DOWN'")"
+assert_eq "down: 3 requests" 3 "$(nreqs /down)"
+DOWN_MSG=$(q "SELECT id FROM sluice_events.messages WHERE target_id = '$DOWN'")
+
+# --- 410: dead, the target disabled, what follows dead-lettered without a request ---------
+
+GONE=$(hook gone /gone)
+subscribe "$GONE" 5 run.failed
+h_receiver_mode 410 path=/gone
+event 5 run.failed '{"run_id": "7005"}' > /dev/null
+event 5 run.failed '{"run_id": "7006"}' > /dev/null
+notify --batch 1
+assert_eq "gone: one request only" 1 "$(nreqs /gone)"
+assert_eq "gone: both dead, the second never sent" "dead 1
+dead 1" "$(mstate "$GONE")"
+GONE_FIRST=$(q "SELECT min(id) FROM sluice_events.messages WHERE target_id = '$GONE'")
+assert_eq "gone: the first's reason" \
+    "HTTP 410 Gone: the receiver asked to stop; the target is disabled" \
+    "$(q "SELECT last_error FROM sluice_events.messages WHERE id = $GONE_FIRST")"
+assert_eq "gone: the second's reason" \
+    "the target is disabled: the receiver answered 410 Gone to message $GONE_FIRST" \
+    "$(lasterr "$GONE")"
+assert_eq "gone: the target is disabled, with the reason" \
+    "false the receiver answered 410 Gone to message $GONE_FIRST" \
+    "$(q "SELECT active || ' ' || disabled_reason FROM sluice.notification_targets
+          WHERE id = '$GONE'")"
+assert_eq "gone: audited (by the system, with the message)" "1 - $GONE_FIRST" \
+    "$(q "SELECT count(*) || ' ' || coalesce(min(actor_email), '-') || ' '
+                 || min(details ->> 'message_id')
+          FROM sluice.audit_log WHERE object_id = '$GONE'
+           AND action = 'notification_target.disable'")"
+assert_eq "gone: the counts" \
+    "notify: 2 claimed, 0 delivered, 0 to retry, 2 dead-lettered, 1 target(s) disabled, 0 stopped claim(s) taken over" \
+    "$(cat "$H_TMP/notify.out")"
+assert_eq "gone: a disabled target gets no new messages" 0 \
+    "$(event 5 run.failed '{"run_id": "7007"}')"
+
+# --- a 302 is not followed: a failed attempt -----------------------------------------------
+
+MOVED=$(hook moved /moved)
+subscribe "$MOVED" 6 run.failed
+h_receiver_mode 302 path=/moved location="$R/elsewhere"
+setting '{"max_attempts": 2}'
+event 6 run.failed '{"run_id": "7008"}' > /dev/null
+setting '{"max_attempts": 8}'
+notify --drain --max-seconds 30
+assert_eq "moved: two attempts, each a failure" "1 302 retry
+2 302 dead" "$(attempts "$MOVED")"
+assert_eq "moved: the Location never requested" "2 0" "$(nreqs /moved) $(nreqs /elsewhere)"
+assert_eq "moved: the reason" \
+    "gave up after 2 attempts; the last: HTTP 302 (redirects are not followed)" \
+    "$(lasterr "$MOVED")"
+
+# --- a hang is cut by timeout_seconds (2) --------------------------------------------------
+
+SLOW=$(hook slow /slow)
+subscribe "$SLOW" 7 run.failed
+h_receiver_mode hang path=/slow seconds=20
+setting '{"max_attempts": 1}'
+event 7 run.failed '{"run_id": "7009"}' > /dev/null
+setting '{"max_attempts": 8}'
+t0=$(h_now_ms)
+notify
+t1=$(h_now_ms)
+assert_between "slow: sluice notify returned after the timeout (ms)" 1800 6000 $((t1 - t0))
+assert_eq "slow: no status, dead after its one attempt" "1 - dead" "$(attempts "$SLOW")"
+assert_eq "slow: the error" \
+    "no answer from 127.0.0.1 within 2 s" \
+    "$(q "SELECT error FROM sluice_events.delivery_attempts WHERE target_id = '$SLOW'")"
+assert_between "slow: latency about the timeout" 1800 4000 \
+    "$(q "SELECT latency_ms FROM sluice_events.delivery_attempts WHERE target_id = '$SLOW'")"
+
+# --- other 4xx: dead at once; a deleted target's message: dead with the reason ------------
+
+BAD=$(hook bad /bad)
+DEL=$(hook deleted /deleted)
+subscribe "$BAD" 8 run.failed
+subscribe "$DEL" 8 run.failed
+h_receiver_mode 400 path=/bad
+assert_eq "p8: two messages" 2 "$(event 8 run.failed '{"run_id": "7010"}')"
+api "$ED_TOKEN" DELETE "/api/v1/notification-targets/$DEL"
+assert_eq "target deleted" 204 "$H_STATUS"
+notify
+assert_eq "bad: dead at once" "1 400 dead" "$(attempts "$BAD")"
+assert_eq "bad: permanent" "HTTP 400 (permanent: not retried)" "$(lasterr "$BAD")"
+assert_eq "deleted: dead, the reason, no request" "dead 1 the target was deleted 0" \
+    "$(mstate "$DEL") $(lasterr "$DEL") $(nreqs /deleted)"
+BAD_MSG=$(q "SELECT id FROM sluice_events.messages WHERE target_id = '$BAD'")
+h_receiver_mode reset
+
+# --- two deliverers at once: every message once --------------------------------------------
+
+CONC=$(hook conc /conc)
+q "INSERT INTO sluice.pipeline_notifications (pipeline_id, target_id, events)
+   VALUES ('$(P 1)', '$CONC', '{schema.drifted}')" > /dev/null
+rx '{"path": "/conc", "mode": "hang", "seconds": 0.02}'
+assert_eq "conc: 200 messages enqueued" 200 \
+    "$(q "WITH e AS (INSERT INTO sluice_events.events (stream, type, data)
+            SELECT 'pipeline:$(P 1)', 'schema.drifted', jsonb_build_object('n', g)
+            FROM generate_series(1, 200) g RETURNING id, stream, type, data)
+          SELECT sum(sluice_events.enqueue_event(id, stream, type, data)) FROM e")"
+sluice_cli notify --batch 10 > "$H_TMP/conc1.out" 2>> "$H_LOG/notify.log" &
+C1=$!
+sluice_cli notify --batch 10 > "$H_TMP/conc2.out" 2>> "$H_LOG/notify.log" &
+C2=$!
+wait "$C1" "$C2"
+assert_eq "conc: 200 requests, 200 webhook-ids" "200 200" \
+    "$(nreqs /conc) $(ids_of /conc | sort -u | wc -l | tr -d ' ')"
+assert_eq "conc: each delivered on its one attempt" "delivered 1 200" \
+    "$(q "SELECT min(status) || ' ' || max(attempts) || ' ' || count(*)
+          FROM sluice_events.messages WHERE target_id = '$CONC'")"
+claimed() { sed -n 's/^notify: \([0-9]*\) claimed.*/\1/p' "$1"; }
+assert_eq "conc: the two claimed 200 between them" 200 \
+    $(( $(claimed "$H_TMP/conc1.out") + $(claimed "$H_TMP/conc2.out") ))
+
+# --- kill -9 mid-batch: nothing lost, nothing answered twice -------------------------------
+
+KILL=$(hook kill /kill)
+q "INSERT INTO sluice.pipeline_notifications (pipeline_id, target_id, events)
+   VALUES ('$(P 1)', '$KILL', '{quality.failed}')" > /dev/null
+setting '{"timeout_seconds": 5, "visibility_timeout_seconds": 10, "concurrency": 8}'
+assert_eq "kill: 500 messages enqueued" 500 \
+    "$(q "WITH e AS (INSERT INTO sluice_events.events (stream, type, data)
+            SELECT 'pipeline:$(P 1)', 'quality.failed', jsonb_build_object('n', g)
+            FROM generate_series(1, 500) g RETURNING id, stream, type, data)
+          SELECT sum(sluice_events.enqueue_event(id, stream, type, data)) FROM e")"
+# The receiver answers the first 200 requests, then holds every request.
+SEQ=$(printf '"200",%.0s' $(seq 1 200))
+rx "{\"path\": \"/kill\", \"sequence\": [${SEQ%,}], \"mode\": \"hang\", \"seconds\": 120}"
+SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT \
+    SLUICE_LOG_LEVEL=warn "$H_ROOT/bin/sluice" notify --batch 8 \
+    > "$H_TMP/kill.out" 2>> "$H_LOG/notify.log" &
+KPID=$!
+_held() { [ "$(nreqs /kill)" -ge 208 ]; }
+assert_true "kill: 200 answered, then 8 requests held" h_wait_for 60 _held
+kill -KILL "$KPID"
+wait "$KPID" 2> /dev/null || true
+assert_eq "kill: at the kill, 200 delivered, 8 claimed in flight, 292 queued" \
+    "200 8 292" \
+    "$(q "SELECT count(*) FILTER (WHERE status = 'delivered') || ' '
+                 || count(*) FILTER (WHERE status = 'queued' AND locked_by IS NOT NULL
+                                     AND visible_at > now()) || ' '
+                 || count(*) FILTER (WHERE status = 'queued' AND locked_by IS NULL)
+          FROM sluice_events.messages WHERE target_id = '$KILL'")"
+HELD=$(nreqs /kill)
+h_receiver_mode reset
+t0=$(h_now_ms)
+notify --drain --max-seconds 90
+t1=$(h_now_ms)
+assert_eq "kill: every message delivered after the rerun" "delivered 500" \
+    "$(q "SELECT min(status) || ' ' || count(*) FROM sluice_events.messages
+          WHERE target_id = '$KILL' AND status = 'delivered'")"
+assert_eq "kill: none queued or dead" 0 \
+    "$(q "SELECT count(*) FROM sluice_events.messages
+          WHERE target_id = '$KILL' AND status <> 'delivered'")"
+assert_between "kill: the held ones waited for the visibility timeout (ms)" 9000 30000 \
+    $((t1 - t0))
+ids_of /kill > "$H_TMP/kill.ids"
+# Answered: the first 200 requests and every one after the held ones.
+{ head -n 200 "$H_TMP/kill.ids"; tail -n +"$((HELD + 1))" "$H_TMP/kill.ids"; } \
+    > "$H_TMP/kill.answered"
+assert_eq "kill: 500 answered requests, 500 webhook-ids (none answered twice)" "500 500" \
+    "$(wc -l < "$H_TMP/kill.answered" | tr -d ' ') $(sort -u "$H_TMP/kill.answered" | wc -l | tr -d ' ')"
+sed -n "201,${HELD}p" "$H_TMP/kill.ids" | sort > "$H_TMP/kill.held"
+assert_eq "kill: each held message answered once afterwards" "$(wc -l < "$H_TMP/kill.held")" \
+    "$(sort "$H_TMP/kill.answered" | comm -12 - "$H_TMP/kill.held" | wc -l)"
+assert_eq "kill: the lost attempts recorded, the claims taken over" "8 8" \
+    "$(q "SELECT count(*) FROM sluice_events.delivery_attempts
+          WHERE target_id = '$KILL' AND outcome = 'lost'") $(sed -n 's/.*, \([0-9]*\) stopped.*/\1/p' "$H_TMP/notify.out")"
+assert_eq "kill: those were delivered on attempt 2" "8 2" \
+    "$(q "SELECT count(*) || ' ' || min(attempts) FROM sluice_events.messages m
+          WHERE target_id = '$KILL' AND EXISTS (SELECT 1 FROM sluice_events.delivery_attempts a
+              WHERE a.message_id = m.id AND a.outcome = 'lost')")"
+setting '{"timeout_seconds": 2}'
+
+# --- the transactional outbox with real runs ---------------------------------------------------
+
+TX=$(hook tx /tx)
+subscribe "$TX" 9 run.failed
+api "$ED_TOKEN" POST /api/v1/notification-targets \
+    '{"name":"all","type":"webhook","url":"'"$R"'/all","signing_secret":"'"$HOOK_SECRET"'","all_pipelines_events":["run.failed"]}'
+ALL=$(jv id)
+assert_eq "all-pipelines target" 201 "$H_STATUS"
+sluice_cli sync p9 > "$H_LOG/sync1.log" 2>&1 || true
+RUN1=$(q "SELECT id FROM sluice_runs.runs WHERE pipeline_id = '$(P 9)' ORDER BY id LIMIT 1")
+assert_eq "p9's run failed" failed "$(q "SELECT status FROM sluice_runs.runs WHERE id = $RUN1")"
+assert_eq "its run.failed event enqueued exactly one message per subscribed target" \
+    "run.failed $ALL
+run.failed $TX" \
+    "$(q "SELECT e.type || ' ' || m.target_id FROM sluice_events.messages m
+          JOIN sluice_events.events e ON e.id = m.event_id
+          WHERE e.correlation_id = '$RUN1' ORDER BY m.target_id::text")"
+assert_eq "the message carries the run's data" "$RUN1 failed $(P 9)" \
+    "$(q "SELECT min(payload ->> 'run_id') || ' ' || min(payload ->> 'status') || ' '
+                 || min(pipeline_id::text)
+          FROM sluice_events.messages m JOIN sluice_events.events e ON e.id = m.event_id
+          WHERE e.correlation_id = '$RUN1'")"
+api "$ED_TOKEN" POST "/api/v1/pipelines/$(P 9)/runs" '{}'
+RUN2=$(jv id)
+assert_eq "a run queued (never finished): no event, no message" "$RUN2 queued 0 0" \
+    "$RUN2 $(q "SELECT status FROM sluice_runs.runs WHERE id = ${RUN2:-0}") $(q "SELECT count(*) FROM sluice_events.events WHERE correlation_id = '$RUN2'") $(q "SELECT count(*) FROM sluice_events.messages m JOIN sluice_events.events e ON e.id = m.event_id WHERE e.correlation_id = '$RUN2'")"
+api "$ED_TOKEN" POST "/api/v1/runs/$RUN2/cancel"
+# When the enqueue fails, the run's end is not recorded either: one transaction.
+q "CREATE FUNCTION public.refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS
+   \$\$ BEGIN RAISE EXCEPTION 'outbox refused (test)'; END \$\$;
+   CREATE TRIGGER refuse_outbox BEFORE INSERT ON sluice_events.messages
+   FOR EACH ROW EXECUTE FUNCTION public.refuse_outbox()" > /dev/null
+sluice_cli sync p9 > "$H_LOG/sync3.log" 2>&1 || true
+q "DROP TRIGGER refuse_outbox ON sluice_events.messages" > /dev/null
+RUN3=$(q "SELECT max(id) FROM sluice_runs.runs WHERE pipeline_id = '$(P 9)'")
+assert_eq "enqueue refused: the run's end not recorded, no event, no message" "running 0 0" \
+    "$(q "SELECT status FROM sluice_runs.runs WHERE id = $RUN3") $(q "SELECT count(*) FROM sluice_events.events WHERE correlation_id = '$RUN3'") $(q "SELECT count(*) FROM sluice_events.messages WHERE payload ->> 'run_id' = '$RUN3'")"
+assert_contains "the sync said so" "$(cat "$H_LOG/sync3.log")" "outbox refused (test)"
+q "UPDATE sluice_runs.runs SET status = 'failed', finished_at = now() WHERE id = $RUN3" > /dev/null
+# Each tick delivers (its notify job).
+sluice_cli tick --once > "$H_LOG/tick.log" 2>&1 || true
+assert_eq "sluice tick --once delivered both" "1 1 delivered" \
+    "$(nreqs /tx) $(nreqs /all) $(q "SELECT min(status) FROM sluice_events.messages
+                                      WHERE target_id IN ('$TX', '$ALL')")"
+assert_eq "the run's id in the webhook body" "$RUN1" \
+    "$(reqs /tx | h_json body | h_json data.run_id)"
+
+h_done
