@@ -467,4 +467,367 @@ assert_eq "a second file within the cooldown is suppressed" "1|1" \
     "$(runs_of "$LAND" landing)|$(h_psql "SELECT suppressed_count FROM sluice.pipeline_triggers
                                           WHERE id = '$T_LAND'")"
 
+# --- webhooks ------------------------------------------------------------------------------
+
+BODYF=$H_TMP/hook-body.json
+printf '{"ref":"main","note":"caf\xc3\xa9"}' > "$BODYF"
+# sign SECRET ID TS [FILE]: the base64 HMAC-SHA256 of "ID.TS.<file>" keyed with the
+# secret's decoded bytes, made with openssl as the secret page shows.
+sign() {
+    local key
+    key=$(printf '%s' "${1#whsec_}" | base64 -d | od -An -tx1 | tr -d ' \n')
+    { printf '%s.%s.' "$2" "$3"; cat "${4:-$BODYF}"; } \
+        | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | base64
+}
+# hook TRIGGER ID TS SIGNATURE [curl args]: POST the body file with the three headers.
+hook() {
+    local t=$1 id=$2 ts=$3 sig=$4
+    shift 4
+    h_get "$H_URL/api/v1/hooks/$t" -X POST -H "webhook-id: $id" -H "webhook-timestamp: $ts" \
+        -H "webhook-signature: $sig" -H 'Content-Type: application/json' \
+        --data-binary @"$BODYF" "$@"
+}
+# good TRIGGER ID [curl args]: a correctly signed request, now.
+good() {
+    local t=$1 id=$2 ts
+    shift 2
+    ts=$(date +%s)
+    hook "$t" "$id" "$ts" "v1,$(sign "$SECRET" "$id" "$ts")" "$@"
+}
+
+api POST "/api/v1/pipelines/$HOOK/triggers" "$ED_TOKEN" -d '{"type":"webhook"}'
+assert_eq "webhook trigger -> 201" 201 "$H_STATUS"
+T_HOOK=$(jget id)
+SECRET=$(jget secret)
+assert_true "the answer carries the secret, whsec_ + base64 of 32 bytes" \
+    bash -c "[[ '$SECRET' =~ ^whsec_[A-Za-z0-9+/]{43}=$ ]]"
+assert_eq "and the URL to call" "$H_URL/api/v1/hooks/$T_HOOK|true" \
+    "$(jget webhook_url)|$(jget has_secret)"
+assert_eq "the secret is stored sealed" "t|f" \
+    "$(h_psql "SELECT secret_enc LIKE 'sb1:%', position('${SECRET#whsec_}' in secret_enc) > 0
+               FROM sluice.pipeline_triggers WHERE id = '$T_HOOK'")"
+api GET "/api/v1/triggers/$T_HOOK" "$ED_TOKEN"
+assert_lacks "GET never shows the secret" "$H_BODY" "whsec_"
+assert_eq "but says there is one" true "$(jget has_secret)"
+api GET "/api/v1/pipelines/$HOOK/triggers" "$V_TOKEN"
+assert_lacks "nor the list" "$H_BODY" "whsec_"
+
+good "$T_HOOK" msg-1
+assert_eq "a good signature -> 202" 202 "$H_STATUS"
+RUN_H=$(jget run_id)
+assert_eq "the answer names the queued run" "queued|$HOOK|/api/v1/runs/$RUN_H" \
+    "$(jget status)|$(jget pipeline_id)|$(h_header Location)"
+assert_eq "a webhook run is queued with the message id" "queued|webhook|msg-1|$T_HOOK" \
+    "$(h_psql "SELECT status || '|' || trigger || '|' || (options->>'webhook_id') || '|'
+               || (options->>'trigger_id') FROM sluice_runs.runs WHERE id = $RUN_H")"
+assert_eq "audited as trigger.webhook by nobody" "webhook||fired|$RUN_H" \
+    "$(h_psql "SELECT actor_email || '|' || coalesce(actor_id::text, '') || '|'
+               || (details->>'outcome') || '|' || (details->>'run_id')
+               FROM sluice.audit_log WHERE action = 'trigger.webhook'")"
+hook_runs() { runs_of "$HOOK" webhook; }
+
+good "$T_HOOK" msg-1
+assert_eq "the same webhook-id again -> 400" 400 "$H_STATUS"
+assert_contains "as a replay" "$(jget detail)" "replay"
+assert_eq "problem+json" "application/problem+json" "$(h_header Content-Type)"
+good "$T_HOOK" msg-2
+assert_eq "a new message within the cooldown -> 200" 200 "$H_STATUS"
+assert_eq "suppressed, with the time left" "true|true" \
+    "$(jsq '[d.suppressed, d.retry_after > 0 && d.retry_after <= 60].join("|")')"
+assert_eq "nothing more queued" 1 "$(hook_runs)"
+assert_eq "the suppression is counted" 1 \
+    "$(h_psql "SELECT suppressed_count FROM sluice.pipeline_triggers WHERE id = '$T_HOOK'")"
+good "$T_HOOK" msg-2
+assert_eq "a suppressed message cannot be replayed either -> 400" 400 "$H_STATUS"
+
+cool_off "$T_HOOK"
+TS=$(date +%s)
+OTHER_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+hook "$T_HOOK" msg-3 "$TS" "v1,$(sign "$OTHER_SECRET" msg-3 "$TS")"
+assert_eq "signed with another secret -> 401" 401 "$H_STATUS"
+assert_eq "as a problem" "application/problem+json" "$(h_header Content-Type)"
+printf '{"ref":"evil"}' > "$H_TMP/other-body"
+hook "$T_HOOK" msg-3 "$TS" "v1,$(sign "$SECRET" msg-3 "$TS" "$H_TMP/other-body")"
+assert_eq "the signature of another body -> 401" 401 "$H_STATUS"
+hook "$T_HOOK" msg-3 "$TS" "v1,$(sign "$SECRET" msg-4 "$TS")"
+assert_eq "the signature of another id -> 401" 401 "$H_STATUS"
+hook "$T_HOOK" msg-3 "$TS" "v2,$(sign "$SECRET" msg-3 "$TS")"
+assert_eq "a wrong version prefix -> 401" 401 "$H_STATUS"
+hook "$T_HOOK" msg-3 "$TS" "v1,not-base64!"
+assert_eq "bad base64 -> 401" 401 "$H_STATUS"
+h_get "$H_URL/api/v1/hooks/$T_HOOK" -X POST -H "webhook-id: msg-3" \
+    -H "webhook-timestamp: $TS" --data-binary @"$BODYF"
+assert_eq "no webhook-signature -> 401" 401 "$H_STATUS"
+h_get "$H_URL/api/v1/hooks/$T_HOOK" -X POST -H "webhook-timestamp: $TS" \
+    -H "webhook-signature: v1,$(sign "$SECRET" msg-3 "$TS")" --data-binary @"$BODYF"
+assert_eq "no webhook-id -> 401" 401 "$H_STATUS"
+h_get "$H_URL/api/v1/hooks/$T_HOOK" -X POST -H "webhook-id: msg-3" \
+    -H "webhook-signature: v1,$(sign "$SECRET" msg-3 "$TS")" --data-binary @"$BODYF"
+assert_eq "no webhook-timestamp -> 401" 401 "$H_STATUS"
+h_get "$H_URL/api/v1/hooks/$T_HOOK" -X POST --data-binary @"$BODYF"
+assert_eq "no headers at all -> 401" 401 "$H_STATUS"
+OLD_TS=$(($(date +%s) - 600))
+hook "$T_HOOK" msg-3 "$OLD_TS" "v1,$(sign "$SECRET" msg-3 "$OLD_TS")"
+assert_eq "a correctly signed timestamp 10 minutes old -> 400" 400 "$H_STATUS"
+assert_contains "said to be too old" "$(jget detail)" "too old"
+NEW_TS=$(($(date +%s) + 600))
+hook "$T_HOOK" msg-3 "$NEW_TS" "v1,$(sign "$SECRET" msg-3 "$NEW_TS")"
+assert_eq "10 minutes in the future -> 400" 400 "$H_STATUS"
+assert_eq "none of the refusals queued a run or a receipt" "1|2" \
+    "$(hook_runs)|$(h_psql "SELECT count(*) FROM sluice.webhook_receipts
+                            WHERE trigger_id = '$T_HOOK'")"
+hook "$T_HOOK" msg-3 "$TS" "v1a,xyz v1,$(sign "$OTHER_SECRET" msg-3 "$TS") v1,$(sign "$SECRET" msg-3 "$TS")"
+assert_eq "one good signature among several -> 202" 202 "$H_STATUS"
+assert_eq "a second run queued" 2 "$(hook_runs)"
+
+# 404 alike for unknown, malformed and disabled triggers.
+good 20000000-0000-4000-8000-000000000000 msg-9
+assert_eq "an unknown trigger -> 404" 404 "$H_STATUS"
+UNKNOWN_DETAIL=$(jget detail)
+good not-a-uuid msg-9
+assert_eq "a malformed id -> 404" 404 "$H_STATUS"
+good "$T_DEP" msg-9
+assert_eq "a trigger that is not a webhook -> 404" 404 "$H_STATUS"
+api PATCH "/api/v1/triggers/$T_HOOK" "$ED_TOKEN" -d '{"enabled":false}'
+good "$T_HOOK" msg-9
+assert_eq "a disabled trigger -> 404, the same answer" "404|$UNKNOWN_DETAIL" \
+    "$H_STATUS|$(jget detail)"
+api PATCH "/api/v1/triggers/$T_HOOK" "$ED_TOKEN" -d '{"enabled":true}'
+
+# A paused pipeline: 409 and nothing recorded, so the sender's retry works later.
+cool_off "$T_HOOK"
+h_psql "UPDATE sluice.pipelines SET status = 'paused' WHERE id = '$HOOK'" > /dev/null
+good "$T_HOOK" msg-p
+assert_eq "a paused pipeline -> 409" 409 "$H_STATUS"
+h_psql "UPDATE sluice.pipelines SET status = 'active' WHERE id = '$HOOK'" > /dev/null
+good "$T_HOOK" msg-p
+assert_eq "the same message after resuming -> 202" 202 "$H_STATUS"
+
+# Cookies are neither needed nor used: a stray session and a foreign Origin.
+cool_off "$T_HOOK"
+good "$T_HOOK" msg-c -b "$JE" -H 'Origin: https://evil.example'
+assert_eq "with a stray session cookie and a foreign Origin -> 202" 202 "$H_STATUS"
+assert_eq "and it acted for nobody (not the cookie's user)" "webhook|" \
+    "$(h_psql "SELECT actor_email || '|' || coalesce(actor_id::text, '')
+               FROM sluice.audit_log WHERE action = 'trigger.webhook'
+               AND details->>'webhook_id' = 'msg-c'")"
+head -c 300000 /dev/zero | tr '\0' 'x' > "$H_TMP/big-body"
+TS=$(date +%s)
+h_get "$H_URL/api/v1/hooks/$T_HOOK" -X POST -H "webhook-id: msg-big" \
+    -H "webhook-timestamp: $TS" \
+    -H "webhook-signature: v1,$(sign "$SECRET" msg-big "$TS" "$H_TMP/big-body")" \
+    --data-binary @"$H_TMP/big-body"
+assert_eq "a body over 256 KiB -> 413" 413 "$H_STATUS"
+assert_status "$H_URL/api/v1/hooks/$T_HOOK" 405
+assert_eq "405 allows POST" "POST" "$(h_header Allow)"
+
+# Old receipts are pruned by the consumer (the window is long over for them).
+h_psql "UPDATE sluice.webhook_receipts SET received_at = now() - interval '11 minutes'
+        WHERE msg_id = 'msg-1'" > /dev/null
+fire
+assert_eq "receipts older than twice the window are pruned" 0 \
+    "$(h_psql "SELECT count(*) FROM sluice.webhook_receipts WHERE msg_id = 'msg-1'")"
+
+# Rotation: the old secret stops working at once.
+OLD_SECRET=$SECRET
+api POST "/api/v1/triggers/$T_HOOK/rotate-secret" "$ED_TOKEN"
+assert_eq "rotate-secret -> 200" 200 "$H_STATUS"
+SECRET=$(jget secret)
+assert_true "a new secret" bash -c "[[ '$SECRET' =~ ^whsec_ && '$SECRET' != '$OLD_SECRET' ]]"
+assert_eq "with the URL" "$H_URL/api/v1/hooks/$T_HOOK" "$(jget webhook_url)"
+cool_off "$T_HOOK"
+TS=$(date +%s)
+hook "$T_HOOK" msg-r1 "$TS" "v1,$(sign "$OLD_SECRET" msg-r1 "$TS")"
+assert_eq "the old secret -> 401" 401 "$H_STATUS"
+good "$T_HOOK" msg-r2
+assert_eq "the new secret -> 202" 202 "$H_STATUS"
+assert_eq "rotation audited without the secret" 1 \
+    "$(h_psql "SELECT count(*) FROM sluice.audit_log WHERE action = 'trigger.rotate_secret'
+               AND object_id = '$T_HOOK' AND actor_email = '$ED_EMAIL'")"
+
+# --- API lists walk with cursors ---------------------------------------------------------------
+
+api POST "/api/v1/pipelines/$LAND/triggers" "$ED_TOKEN" \
+    -d '{"type":"landing_zone_upload","config":{"zone_name":"second"}}'
+api POST "/api/v1/pipelines/$LAND/triggers" "$ED_TOKEN" -d '{"type":"webhook","enabled":false}'
+assert_eq "a disabled webhook trigger -> 201" "201|false" "$H_STATUS|$(jget enabled)"
+WANT=$(h_psql "SELECT string_agg(id::text, ' ' ORDER BY created_at, id)
+               FROM sluice.pipeline_triggers WHERE pipeline_id = '$LAND'")
+GOT="" CUR="" PAGES=0
+while :; do
+    api GET "/api/v1/pipelines/$LAND/triggers?limit=1${CUR:+&cursor=$CUR}" "$V_TOKEN"
+    [ "$H_STATUS" = 200 ] || break
+    PAGES=$((PAGES + 1))
+    GOT="$GOT${GOT:+ }$(jsq 'd.items.map(i => i.id).join(" ")')"
+    CUR=$(jsq 'd.next_cursor || ""')
+    [ -n "$CUR" ] && [ "$PAGES" -lt 10 ] || break
+done
+assert_eq "limit=1 walks every trigger once, oldest first" "3|$WANT" "$PAGES|$GOT"
+api GET "/api/v1/pipelines/$LAND/triggers?cursor=bogus" "$V_TOKEN"
+assert_eq "a forged cursor -> 422" 422 "$H_STATUS"
+api GET "/api/v1/pipelines/$LAND/triggers?sort=id" "$V_TOKEN"
+assert_eq "an undeclared parameter -> 422" 422 "$H_STATUS"
+api GET "/api/v1/pipelines/10000000-0000-4000-8000-0000000000ff/triggers" "$V_TOKEN"
+assert_eq "the triggers of an unknown pipeline -> 404" 404 "$H_STATUS"
+T_DEL=$(h_psql "SELECT id FROM sluice.pipeline_triggers WHERE pipeline_id = '$LAND'
+                AND config->>'zone_name' = 'second'")
+api DELETE "/api/v1/triggers/$T_DEL" "$ED_TOKEN"
+assert_eq "DELETE -> 204" 204 "$H_STATUS"
+api GET "/api/v1/triggers/$T_DEL" "$V_TOKEN"
+assert_eq "then GET -> 404" 404 "$H_STATUS"
+api DELETE "/api/v1/triggers/$T_DEL" "$ED_TOKEN"
+assert_eq "and DELETE again -> 404" 404 "$H_STATUS"
+
+# --- pages -----------------------------------------------------------------------------------
+
+page "$JE" "/pipelines/$DEP"
+assert_eq "the pipeline page -> 200" 200 "$H_STATUS"
+assert_contains "has the Triggers card" "$H_BODY" '<h2 id="triggers-heading">Triggers</h2>'
+assert_contains "listing the upstream" "$H_BODY" "<a href=\"/pipelines/$UP\">upstream_pl</a> succeeds"
+assert_contains "with its fires and suppressions" "$H_BODY" "(3 suppressed)"
+assert_contains "editors may add one" "$H_BODY" "/pipelines/$DEP/triggers/new"
+assert_contains "and delete one" "$H_BODY" "/triggers/$T_DEP/delete"
+page "$JV" "/pipelines/$DEP"
+assert_contains "viewers see the card" "$H_BODY" 'data-testid="pipeline-triggers"'
+assert_lacks "but no add link" "$H_BODY" "/triggers/new"
+assert_lacks "and no delete link" "$H_BODY" "/triggers/$T_DEP/delete"
+page "$JE" "/pipelines/$OTHER"
+assert_contains "a pipeline without triggers says so" "$H_BODY" "No triggers"
+page "$JE" "/pipelines/$HOOK"
+assert_contains "a webhook trigger shows its URL" "$H_BODY" "/api/v1/hooks/$T_HOOK"
+assert_contains "and a rotate link" "$H_BODY" "/triggers/$T_HOOK/rotate"
+page "$JE" "/pipelines/$DEP/triggers"
+assert_eq "the full list page -> 200" 200 "$H_STATUS"
+assert_contains "lists the trigger" "$H_BODY" "data-trigger=\"$T_DEP\""
+
+page "$JV" "/pipelines/$OTHER/triggers/new"
+assert_eq "viewers cannot open the add form" 403 "$H_STATUS"
+page "$JE" "/pipelines/$OTHER/triggers/new"
+assert_eq "the add form -> 200" 200 "$H_STATUS"
+assert_contains "offers upstream_pl" "$H_BODY" "<option value=\"$UP\">upstream_pl</option>"
+assert_lacks "but not the pipeline itself" "$H_BODY" "<option value=\"$OTHER\">"
+assert_contains "with the default cooldown" "$H_BODY" 'name="cooldown_seconds" type="number" min="0" max="604800" step="1" value="60"'
+TOK=$(csrf_in)
+page "$JE" "/pipelines/$OTHER/triggers" --data-urlencode "type=webhook"
+assert_eq "a form post without the CSRF token -> 403" 403 "$H_STATUS"
+page "$JE" "/pipelines/$OTHER/triggers" --data-urlencode "_csrf=$TOK" \
+    --data-urlencode "type=pipeline_success" --data-urlencode "upstream_pipeline_id=" \
+    --data-urlencode "cooldown_seconds=15" --data-urlencode "enabled=1"
+assert_eq "no upstream chosen -> 422" 422 "$H_STATUS"
+assert_contains "the field is marked" "$H_BODY" 'aria-invalid="true" aria-describedby="upstream_pipeline_id-error"'
+assert_contains "with a message" "$H_BODY" "Choose the pipeline whose success starts this one."
+assert_contains "the typed cooldown is kept" "$H_BODY" 'value="15"'
+assert_contains "and the chosen type" "$H_BODY" 'value="pipeline_success" checked'
+page "$JE" "/pipelines/$OTHER/triggers" --data-urlencode "_csrf=$TOK" \
+    --data-urlencode "type=landing_zone_upload" --data-urlencode "zone_name=" \
+    --data-urlencode "cooldown_seconds=abc"
+assert_eq "no zone and a bad cooldown -> 422" 422 "$H_STATUS"
+assert_contains "the zone is marked" "$H_BODY" 'id="zone_name-error"'
+assert_contains "so is the cooldown" "$H_BODY" 'id="cooldown_seconds-error"'
+page "$JE" "/pipelines/$OTHER/triggers" --data-urlencode "_csrf=$TOK"
+assert_eq "no type -> 422" 422 "$H_STATUS"
+assert_contains "the type is marked" "$H_BODY" 'id="type-error"'
+page "$JE" "/pipelines/$OTHER/triggers" --data-urlencode "_csrf=$TOK" \
+    --data-urlencode "type=pipeline_success" --data-urlencode "upstream_pipeline_id=$UP" \
+    --data-urlencode "zone_name=ignored" --data-urlencode "cooldown_seconds=15" \
+    --data-urlencode "enabled=1"
+assert_eq "adding a trigger -> 303" 303 "$H_STATUS"
+assert_eq "back to the pipeline's triggers" "/pipelines/$OTHER#triggers" "$(h_header Location)"
+T_PAGE=$(h_psql "SELECT id FROM sluice.pipeline_triggers WHERE pipeline_id = '$OTHER'")
+assert_eq "stored as typed (the zone of another type ignored)" \
+    "pipeline_success|{\"upstream_pipeline_id\": \"$UP\"}|15|true|$ED_EMAIL" \
+    "$(h_psql "SELECT type || '|' || config::text || '|' || cooldown_seconds || '|' || enabled
+               || '|' || created_by_email FROM sluice.pipeline_triggers WHERE id = '$T_PAGE'")"
+page "$JE" "/pipelines/$OTHER"
+assert_contains "the flash says so" "$H_BODY" "Trigger added."
+
+page "$JE" "/triggers/$T_PAGE/disable" --data-urlencode "_csrf=$TOK"
+assert_eq "disable -> 303" "303|f" \
+    "$H_STATUS|$(h_psql "SELECT enabled FROM sluice.pipeline_triggers WHERE id = '$T_PAGE'")"
+page "$JV" "/triggers/$T_PAGE/enable" --data-urlencode "_csrf=$(csrf_of "$JV")"
+assert_eq "viewers cannot enable -> 403" 403 "$H_STATUS"
+page "$JE" "/triggers/$T_PAGE/enable" --data-urlencode "_csrf=$TOK"
+assert_eq "enable -> 303" "303|t" \
+    "$H_STATUS|$(h_psql "SELECT enabled FROM sluice.pipeline_triggers WHERE id = '$T_PAGE'")"
+page "$JE" "/triggers/$T_PAGE/edit"
+assert_eq "the edit form -> 200" 200 "$H_STATUS"
+assert_contains "shows the cooldown" "$H_BODY" 'value="15"'
+assert_contains "and the upstream chosen" "$H_BODY" "<option value=\"$UP\" selected>upstream_pl</option>"
+assert_lacks "no zone field for this type" "$H_BODY" 'id="zone_name"'
+page "$JE" "/triggers/$T_PAGE" --data-urlencode "_csrf=$TOK" \
+    --data-urlencode "upstream_pipeline_id=$UP" --data-urlencode "cooldown_seconds=-5" \
+    --data-urlencode "enabled=1"
+assert_eq "a negative cooldown -> 422" 422 "$H_STATUS"
+page "$JE" "/triggers/$T_PAGE" --data-urlencode "_csrf=$TOK" \
+    --data-urlencode "upstream_pipeline_id=$UP" --data-urlencode "cooldown_seconds=120" \
+    --data-urlencode "enabled=1"
+assert_eq "saving -> 303, cooldown 120" "303|120" \
+    "$H_STATUS|$(h_psql "SELECT cooldown_seconds FROM sluice.pipeline_triggers
+                         WHERE id = '$T_PAGE'")"
+
+page "$JE" "/triggers/$T_PAGE/delete"
+assert_eq "the delete confirmation -> 200" 200 "$H_STATUS"
+assert_contains "a form that posts the deletion" "$H_BODY" "action=\"/triggers/$T_PAGE/delete\""
+assert_contains "with a JavaScript confirmation too" "$H_BODY" 'data-confirm="Delete this trigger?"'
+page "$JE" "/triggers/$T_PAGE/delete" --data-urlencode "_csrf=$TOK"
+assert_eq "delete -> 303 and gone" "303|0" \
+    "$H_STATUS|$(h_psql "SELECT count(*) FROM sluice.pipeline_triggers WHERE id = '$T_PAGE'")"
+assert_eq "deletion audited" 1 \
+    "$(h_psql "SELECT count(*) FROM sluice.audit_log WHERE action = 'trigger.delete'
+               AND object_id = '$T_PAGE'")"
+page "$JE" "/triggers/$T_PAGE/delete"
+assert_eq "a deleted trigger's pages -> 404" 404 "$H_STATUS"
+page "$JE" "/triggers/$T_DEP/rotate"
+assert_eq "rotating a trigger without a secret -> 409" 409 "$H_STATUS"
+
+# A webhook trigger from the form: the secret page, once.
+page "$JE" "/pipelines/$OTHER/triggers" --data-urlencode "_csrf=$TOK" \
+    --data-urlencode "type=webhook" --data-urlencode "cooldown_seconds=0" \
+    --data-urlencode "enabled=1"
+assert_eq "adding a webhook trigger answers the secret page (200, no redirect)" 200 "$H_STATUS"
+assert_contains "not cached" "$(h_header Cache-Control)" "no-store"
+PAGE_SECRET=$(printf '%s' "$H_BODY" | grep -o 'id="hook-secret">whsec_[^<]*' | sed 's/.*>//')
+T_PHOOK=$(h_psql "SELECT id FROM sluice.pipeline_triggers WHERE pipeline_id = '$OTHER'
+                  AND type = 'webhook'")
+assert_true "the page shows the secret" test -n "$PAGE_SECRET"
+assert_contains "and the URL" "$H_BODY" "$H_URL/api/v1/hooks/$T_PHOOK"
+# The shell recipe the page shows works as written.
+RECIPE=$(printf '%s' "$H_BODY" | sed -n '/<pre class="secret"><code>/,/<\/code><\/pre>/p' \
+    | sed 's/<pre class="secret"><code>//; s/<\/code><\/pre>//' \
+    | sed "s/&#39;/'/g; s/&quot;/\"/g; s/&amp;/\\&/g; s/&lt;/</g; s/&gt;/>/g")
+assert_contains "the page's shell recipe queues a run" "$(bash -c "$RECIPE" 2> /dev/null)" \
+    '"status":"queued"'
+page "$JE" "/pipelines/$OTHER"
+assert_lacks "the pipeline page never shows it again" "$H_BODY" "$PAGE_SECRET"
+assert_lacks "no whsec_ at all" "$H_BODY" "whsec_"
+page "$JE" "/triggers/$T_PHOOK/rotate"
+assert_eq "the rotate confirmation -> 200" 200 "$H_STATUS"
+assert_contains "posts the rotation" "$H_BODY" "action=\"/triggers/$T_PHOOK/rotate\""
+page "$JE" "/triggers/$T_PHOOK/rotate" --data-urlencode "_csrf=$TOK"
+assert_eq "rotate -> 200 with the new secret" 200 "$H_STATUS"
+NEW_PAGE_SECRET=$(printf '%s' "$H_BODY" | grep -o 'id="hook-secret">whsec_[^<]*' | sed 's/.*>//')
+assert_true "a different one" test -n "$NEW_PAGE_SECRET" -a "$NEW_PAGE_SECRET" != "$PAGE_SECRET"
+assert_contains "saying the old one stopped working" "$H_BODY" "The old secret stopped working"
+
+# --- secrets never leak ------------------------------------------------------------------
+
+api GET "/api/v1/audit?limit=200" "$ED_TOKEN"
+AUDIT_API=$H_BODY
+page "$JE" "/audit"
+AUDIT_PAGE=$H_BODY
+ALL_AUDIT=$(h_psql "SELECT string_agg(coalesce(details::text, ''), ' ') FROM sluice.audit_log")
+LOGS=$(cat "$H_LOG"/*.log "$H_VAR"/log/*.log "$TRIG_LOG" 2> /dev/null)
+for s in "$OLD_SECRET" "$SECRET" "$PAGE_SECRET" "$NEW_PAGE_SECRET"; do
+    k=${s#whsec_}
+    for where in AUDIT_API AUDIT_PAGE ALL_AUDIT LOGS; do
+        if [[ ${!where} == *"$k"* ]]; then
+            fail "no secret in $where" "found ${k:0:6}..."
+        else
+            ok "no secret in $where (${k:0:6}...)"
+        fi
+    done
+done
+assert_lacks "no whsec_ in the audit trail" "$ALL_AUDIT" "whsec_"
+assert_lacks "no whsec_ in any log" "$LOGS" "whsec_"
+
 h_done
