@@ -132,6 +132,10 @@ static int csrf_check(request *r, const char **why)
         return 403;
     }
     const char *sent = http_header(r, "X-CSRF-Token");
+    /* A multipart body is an upload that streams to disk: the token comes
+     * from the header or ?_csrf=, never from the body. */
+    if (!sent && strncasecmp(r->content_type, "multipart/form-data", 19) == 0)
+        sent = http_query(r, "_csrf");
     if (!sent && strncasecmp(r->content_type, "application/x-www-form-urlencoded", 33) == 0) {
         sl_errbuf eb = {0};
         sl_err e = form_parse(r, &eb);

@@ -174,6 +174,55 @@ sl_err http_read_body(request *r, size_t max, sl_errbuf *eb)
     return SL_OK;
 }
 
+long http_body_read(request *r, void *buf, size_t n, sl_errbuf *eb)
+{
+    if (r->body_read) {
+        sl_fail(eb, SL_EINVAL, "the request body was read already");
+        return -1;
+    }
+    if (r->body_eof || n == 0)
+        return 0;
+    if (!r->fcgi) {
+        sl_fail(eb, SL_EIO, "no request stream");
+        return -1;
+    }
+    long long limit = r->route && r->route->max_body ? r->route->max_body
+                      : r->cfg                        ? r->cfg->web_max_body
+                                                      : 0;
+    long long want = n > (1u << 20) ? (1 << 20) : (long long)n;
+    if (r->content_length >= 0 && want > r->content_length - r->body_streamed)
+        want = r->content_length - r->body_streamed;
+    /* One byte past the limit is enough to know it was passed. */
+    if (limit > 0 && want > limit - r->body_streamed + 1)
+        want = limit - r->body_streamed + 1;
+    if (want <= 0) {
+        r->body_eof = 1;
+        return 0;
+    }
+    FCGX_Stream *in = FCGI(r)->in;
+    int got = FCGX_GetStr(buf, (int)want, in);
+    if (got > 0) {
+        r->body_streamed += got;
+        if (limit > 0 && r->body_streamed > limit) {
+            sl_fail(eb, SL_ETOOBIG, "the request body is larger than %lld bytes", limit);
+            return -1;
+        }
+        return got;
+    }
+    if (FCGX_GetError(in) != 0) {
+        sl_fail(eb, SL_EIO, "the connection was lost after %lld bytes of the body",
+                r->body_streamed);
+        return -1;
+    }
+    if (r->content_length >= 0 && r->body_streamed < r->content_length) {
+        sl_fail(eb, SL_EIO, "the request body ended after %lld of %lld bytes", r->body_streamed,
+                r->content_length);
+        return -1;
+    }
+    r->body_eof = 1;
+    return 0;
+}
+
 static int header_safe(const char *s)
 {
     for (; *s; s++)

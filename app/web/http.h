@@ -54,6 +54,8 @@ typedef struct request {
     char *body;               /* after http_read_body: NUL-terminated */
     size_t body_len;
     int body_read;
+    long long body_streamed;  /* bytes read so far by http_body_read */
+    int body_eof;             /* http_body_read reached the end of the body */
 
     /* The signed-in principal, filled by the auth layer (0 = anonymous). */
     int role;
@@ -101,6 +103,15 @@ int http_query_find(const request *r, const char *name, http_qpair *q);
  * or the bytes sent exceed max, SL_EINVAL when fewer bytes than announced
  * arrive, SL_EIO on a read error. Idempotent. */
 sl_err http_read_body(request *r, size_t max, sl_errbuf *eb);
+
+/* Stream the body instead (uploads): read up to n bytes into buf, as they
+ * arrive. Returns the bytes read (> 0), 0 at the end of the body (all of
+ * CONTENT_LENGTH, or the end of a chunked body nginx passes through), or -1
+ * with eb: SL_ETOOBIG once the running total passes the route's limit
+ * (max_body, else SLUICE_WEB_MAX_BODY), SL_EIO when the client went away
+ * (fewer bytes than CONTENT_LENGTH, or a chunked body cut off), SL_EINVAL
+ * after http_read_body. Nothing is buffered beyond libfcgi's own buffer. */
+long http_body_read(request *r, void *buf, size_t n, sl_errbuf *eb);
 
 /* Percent-decode (and '+' -> ' ' when form is set) into the arena. NULL when
  * the input has a bad escape, a NUL or a control character. */
