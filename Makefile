@@ -21,7 +21,7 @@ CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototype
             -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing $(SAN)
 LDFLAGS  += $(SAN)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -ljansson -lsodium -lcurl) \
-            -lfcgi -lmariadb -lm -lpthread
+            -lfcgi -lmariadb -lcsv -lm -lpthread
 
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(
     build-essential pkg-config clang libclang-rt-14-dev
     libpq-dev postgresql postgresql-contrib
-    libfcgi-dev libjansson-dev libsodium-dev libcurl4-openssl-dev libmariadb-dev
+    libfcgi-dev libjansson-dev libsodium-dev libcurl4-openssl-dev libmariadb-dev libcsv-dev
     check nginx-light curl ca-certificates procps psmisc iproute2 tzdata
     mariadb-server
     chromium nodejs npm
