@@ -264,11 +264,12 @@ json_t *trg_page_json(request *r, PGresult *res, int i)
     json_object_set_new(o, "is_success", json_boolean(strcmp(type, "pipeline_success") == 0));
     json_object_set_new(o, "is_landing", json_boolean(strcmp(type, "landing_zone_upload") == 0));
     json_object_set_new(o, "is_webhook", json_boolean(strcmp(type, "webhook") == 0));
-    json_object_set_new(o, "type_text",
-                        json_string(strcmp(type, "pipeline_success") == 0 ? "Pipeline success"
-                                    : strcmp(type, "webhook") == 0        ? "Webhook"
-                                                                          : "Landing zone upload"));
-    json_object_set_new(o, "upstream_id", json_string(jsonx_str(config, "upstream_pipeline_id", "")));
+    const char *text = strcmp(type, "pipeline_success") == 0 ? "Pipeline success"
+                       : strcmp(type, "webhook") == 0        ? "Webhook"
+                                                             : "Landing zone upload";
+    json_object_set_new(o, "type_text", json_string(text));
+    json_object_set_new(o, "upstream_id",
+                        json_string(jsonx_str(config, "upstream_pipeline_id", "")));
     json_object_set_new(o, "upstream_name",
                         json_string(val(res, i, TC_UP_NAME) ? val(res, i, TC_UP_NAME)
                                                              : "an unknown pipeline"));

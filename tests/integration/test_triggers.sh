@@ -183,7 +183,8 @@ assert_eq "viewer signs in" 303 "$H_STATUS"
 
 assert_eq "the consumer's offset row exists, at 0" "triggers|0" \
     "$(h_psql "SELECT consumer || '|' || last_event_id FROM sluice_events.consumer_offsets")"
-assert_eq "consumer_lag has its columns" "consumer|last_event_id|newest_id|events_behind|updated_at" \
+assert_eq "consumer_lag has its columns" \
+    "consumer|last_event_id|newest_id|events_behind|updated_at" \
     "$(h_psql "SELECT string_agg(column_name, '|' ORDER BY ordinal_position)
                FROM information_schema.columns
                WHERE table_schema = 'sluice_events' AND table_name = 'consumer_lag'")"
@@ -220,7 +221,8 @@ bad_create "upstream not a uuid" "$DEP" \
     '{"type":"pipeline_success","config":{"upstream_pipeline_id":"x"}}' \
     config.upstream_pipeline_id
 bad_create "unknown upstream" "$DEP" \
-    '{"type":"pipeline_success","config":{"upstream_pipeline_id":"10000000-0000-4000-8000-0000000000ff"}}' \
+    '{"type":"pipeline_success",
+      "config":{"upstream_pipeline_id":"10000000-0000-4000-8000-0000000000ff"}}' \
     config.upstream_pipeline_id
 bad_create "its own upstream" "$DEP" \
     "{\"type\":\"pipeline_success\",\"config\":{\"upstream_pipeline_id\":\"$DEP\"}}" \
@@ -576,7 +578,8 @@ assert_eq "10 minutes in the future -> 400" 400 "$H_STATUS"
 assert_eq "none of the refusals queued a run or a receipt" "1|2" \
     "$(hook_runs)|$(h_psql "SELECT count(*) FROM sluice.webhook_receipts
                             WHERE trigger_id = '$T_HOOK'")"
-hook "$T_HOOK" msg-3 "$TS" "v1a,xyz v1,$(sign "$OTHER_SECRET" msg-3 "$TS") v1,$(sign "$SECRET" msg-3 "$TS")"
+hook "$T_HOOK" msg-3 "$TS" \
+    "v1a,xyz v1,$(sign "$OTHER_SECRET" msg-3 "$TS") v1,$(sign "$SECRET" msg-3 "$TS")"
 assert_eq "one good signature among several -> 202" 202 "$H_STATUS"
 assert_eq "a second run queued" 2 "$(hook_runs)"
 
@@ -683,7 +686,8 @@ assert_eq "and DELETE again -> 404" 404 "$H_STATUS"
 page "$JE" "/pipelines/$DEP"
 assert_eq "the pipeline page -> 200" 200 "$H_STATUS"
 assert_contains "has the Triggers card" "$H_BODY" '<h2 id="triggers-heading">Triggers</h2>'
-assert_contains "listing the upstream" "$H_BODY" "<a href=\"/pipelines/$UP\">upstream_pl</a> succeeds"
+assert_contains "listing the upstream" "$H_BODY" \
+    "<a href=\"/pipelines/$UP\">upstream_pl</a> succeeds"
 assert_contains "with its fires and suppressions" "$H_BODY" "(3 suppressed)"
 assert_contains "editors may add one" "$H_BODY" "/pipelines/$DEP/triggers/new"
 assert_contains "and delete one" "$H_BODY" "/triggers/$T_DEP/delete"
@@ -706,7 +710,8 @@ page "$JE" "/pipelines/$OTHER/triggers/new"
 assert_eq "the add form -> 200" 200 "$H_STATUS"
 assert_contains "offers upstream_pl" "$H_BODY" "<option value=\"$UP\">upstream_pl</option>"
 assert_lacks "but not the pipeline itself" "$H_BODY" "<option value=\"$OTHER\">"
-assert_contains "with the default cooldown" "$H_BODY" 'name="cooldown_seconds" type="number" min="0" max="604800" step="1" value="60"'
+assert_contains "with the default cooldown" "$H_BODY" \
+    'name="cooldown_seconds" type="number" min="0" max="604800" step="1" value="60"'
 TOK=$(csrf_in)
 page "$JE" "/pipelines/$OTHER/triggers" --data-urlencode "type=webhook"
 assert_eq "a form post without the CSRF token -> 403" 403 "$H_STATUS"
@@ -714,7 +719,8 @@ page "$JE" "/pipelines/$OTHER/triggers" --data-urlencode "_csrf=$TOK" \
     --data-urlencode "type=pipeline_success" --data-urlencode "upstream_pipeline_id=" \
     --data-urlencode "cooldown_seconds=15" --data-urlencode "enabled=1"
 assert_eq "no upstream chosen -> 422" 422 "$H_STATUS"
-assert_contains "the field is marked" "$H_BODY" 'aria-invalid="true" aria-describedby="upstream_pipeline_id-error"'
+assert_contains "the field is marked" "$H_BODY" \
+    'aria-invalid="true" aria-describedby="upstream_pipeline_id-error"'
 assert_contains "with a message" "$H_BODY" "Choose the pipeline whose success starts this one."
 assert_contains "the typed cooldown is kept" "$H_BODY" 'value="15"'
 assert_contains "and the chosen type" "$H_BODY" 'value="pipeline_success" checked'
@@ -752,7 +758,8 @@ assert_eq "enable -> 303" "303|t" \
 page "$JE" "/triggers/$T_PAGE/edit"
 assert_eq "the edit form -> 200" 200 "$H_STATUS"
 assert_contains "shows the cooldown" "$H_BODY" 'value="15"'
-assert_contains "and the upstream chosen" "$H_BODY" "<option value=\"$UP\" selected>upstream_pl</option>"
+assert_contains "and the upstream chosen" "$H_BODY" \
+    "<option value=\"$UP\" selected>upstream_pl</option>"
 assert_lacks "no zone field for this type" "$H_BODY" 'id="zone_name"'
 page "$JE" "/triggers/$T_PAGE" --data-urlencode "_csrf=$TOK" \
     --data-urlencode "upstream_pipeline_id=$UP" --data-urlencode "cooldown_seconds=-5" \
@@ -768,7 +775,8 @@ assert_eq "saving -> 303, cooldown 120" "303|120" \
 page "$JE" "/triggers/$T_PAGE/delete"
 assert_eq "the delete confirmation -> 200" 200 "$H_STATUS"
 assert_contains "a form that posts the deletion" "$H_BODY" "action=\"/triggers/$T_PAGE/delete\""
-assert_contains "with a JavaScript confirmation too" "$H_BODY" 'data-confirm="Delete this trigger?"'
+assert_contains "with a JavaScript confirmation too" "$H_BODY" \
+    'data-confirm="Delete this trigger?"'
 page "$JE" "/triggers/$T_PAGE/delete" --data-urlencode "_csrf=$TOK"
 assert_eq "delete -> 303 and gone" "303|0" \
     "$H_STATUS|$(h_psql "SELECT count(*) FROM sluice.pipeline_triggers WHERE id = '$T_PAGE'")"
