@@ -197,7 +197,7 @@ const char *notify_mask_url(arena *a, const char *url, int host_only)
     curl_free(port);
     curl_free(path);
     curl_url_cleanup(u);
-    return out;
+    return notify_clip(a, out, NOTIFY_URL_MAX * 4); /* valid UTF-8 whatever came in */
 }
 
 const char *notify_mask_token(arena *a, const char *token)
@@ -205,7 +205,8 @@ const char *notify_mask_token(arena *a, const char *token)
     if (!token || !*token)
         return "****";
     size_t n = strcspn(token, ":");
-    return arena_printf(a, "%s\xe2\x80\xa6:****", first4(a, token, n < 4 ? n : 4));
+    return notify_clip(a, arena_printf(a, "%s\xe2\x80\xa6:****", first4(a, token, n < 4 ? n : 4)),
+                       64);
 }
 
 /* --- the sealed part ---------------------------------------------------------------------- */
