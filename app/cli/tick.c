@@ -33,6 +33,7 @@
 #include "cli.h"
 #include "db.h"
 #include "keyring.h"
+#include "sync/landing.h"
 #include "log.h"
 #include "outbox.h"
 #include "partitions.h"
@@ -44,6 +45,7 @@
 
 #define POLL_SECONDS 5      /* look at the queue at least this often while waiting */
 #define NOTIFY_JOB_SECONDS 20 /* the notify job stops claiming after this long */
+#define LANDING_JOB_SECONDS 30 /* the landing_ingest job claims no file after this long */
 #define CHANNEL "sluice_runs"
 
 typedef struct {
@@ -145,6 +147,33 @@ static void job_partitions(tick *t)
     arena_free(a);
 }
 
+/* Landing zones (sync/landing.h): uploaded files loaded into their tables,
+ * claiming none after LANDING_JOB_SECONDS; nothing while the landing_zones
+ * flag is off (the files wait). */
+static void job_landing_ingest(tick *t)
+{
+    if (!settings_feature(t->d, "landing_zones"))
+        return;
+    sl_errbuf eb = {0};
+    if (!keyring_key()) {
+        unsigned char key[CR_KEY_BYTES];
+        sl_err e = keyring_load(t->cfg, t->d, key, &eb);
+        sodium_memzero(key, sizeof key);
+        if (e) {
+            log_warn("tick: landing files not loaded: %s", eb.msg);
+            return;
+        }
+    }
+    landing_opts o = {.var_dir = t->cfg->var_dir, .max_seconds = LANDING_JOB_SECONDS,
+                      .stop = runner_stopping};
+    landing_counts n;
+    if (landing_ingest(t->d, &o, &n, &eb) != SL_OK)
+        log_warn("tick: landing files: %s", eb.msg);
+    else if (n.files)
+        log_info("tick: landing files: %d loaded, %d rejected, %d to try again", n.loaded,
+                 n.rejected, n.retry);
+}
+
 /* The housekeeping jobs, in the order a tick runs them. A job runs on the
  * tick's connection (not inside a transaction; it leaves none open) and
  * only in the one tick that holds its lock, so it must be safe to skip in
@@ -158,6 +187,7 @@ static const struct {
     {"notify", job_notify},
     {"partitions", job_partitions},
     {"reaper", job_reaper},
+    {"landing_ingest", job_landing_ingest},
 };
 
 /* Run fn as job `name` if no other process is running that job now.
@@ -277,6 +307,8 @@ static void tick_pass(tick *t)
     if (settings_feature(t->d, "pipeline_triggers")) /* the feature flag (Settings) */
         triggers_tick(t->d);
     tick_retries(t);
+    /* Files uploaded since the last pass load now, not at the next tick. */
+    tick_job(t, "landing_ingest", job_landing_ingest);
     while (!runner_stopping() && tick_run_one(t))
         tick_schedules(t);
     /* Runs finished in this pass enqueued their notifications: send them
