@@ -65,7 +65,7 @@ static void print_result(const reaper_result *res, int dry)
 
 int cmd_reap(int argc, char **argv, const sl_config *cfg)
 {
-    reaper_opts o = {.budget_seconds = -1};
+    reaper_opts o = {.budget_seconds = -1, .var_dir = cfg->var_dir};
     int json = 0;
     for (int i = 1; i < argc; i++) {
         long long v;

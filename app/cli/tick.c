@@ -101,7 +101,7 @@ static void job_reaper(tick *t)
     }
     if (!due)
         return;
-    reaper_opts o = {0};
+    reaper_opts o = {.var_dir = t->cfg->var_dir};
     reaper_result res;
     if (reaper_run(t->d, &o, &res, &eb) != SL_OK) {
         log_warn("tick: retention: %s", eb.msg);

@@ -8,10 +8,12 @@
  * the same order, so its counts are what a real run would delete. */
 #include "reaper.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jsonx.h"
 #include "log.h"
@@ -50,6 +52,7 @@ typedef struct {
     long long batch;
     double deadline;    /* monotonic seconds; 0: no limit */
     reaper_result *res;
+    const char *var_dir; /* SLUICE_VAR: landing files live under it; NULL: none */
 } reap;
 
 static double mono(void)
@@ -404,42 +407,70 @@ static sl_err reap_runs(reap *r, sl_errbuf *eb)
 #undef RUN_PRED
 #undef RUNS_DEL
 
-/* Processed landing files, once the landing tables exist: sluice.landing_files
- * (status, processed_at[, zone_id]) and, for a zone's own limit,
- * sluice.landing_zones.processed_max_age_days. */
+/* Processed landing files (sql/013_landing.sql): loaded or rejected files
+ * of zones with auto_purge, older than the zone's processed_max_age_days
+ * (capped by the global setting when that is not 0), become 'purged': the
+ * row stays as a record, its bytes are deleted. $1 the global days. */
+#define LF_DUE                                                                               \
+    " FROM sluice.landing_files f JOIN sluice.landing_zones z ON z.id = f.zone_id"          \
+    " WHERE f.status IN ('loaded', 'rejected') AND z.auto_purge"                             \
+    " AND coalesce(f.loaded_at, f.uploaded_at) < now() - make_interval(days => CASE"        \
+    " WHEN $1::int > 0 THEN least(z.processed_max_age_days, $1::int)"                       \
+    " ELSE z.processed_max_age_days END)"
+
+/* Delete <var>/landing/<zone>/<name>; a name that is not a plain file name
+ * is refused, a file already gone is fine. */
+static void unlink_landing(reap *r, const char *zone, const char *name)
+{
+    if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+        strchr(zone, '/')) {
+        log_warn("reaper: landing file %s/%s: not a plain name; left alone", zone, name);
+        return;
+    }
+    const char *path = arena_printf(r->a, "%s/landing/%s/%s", r->var_dir, zone, name);
+    if (unlink(path) != 0 && errno != ENOENT)
+        log_warn("reaper: could not delete %s: %s", path, strerror(errno));
+}
+
 static sl_err reap_landing_files(reap *r, sl_errbuf *eb)
 {
-    PGresult *res;
-    sl_err e = db_query(r->d, r->a, eb, &res,
-                        "SELECT to_regclass('sluice.landing_files') IS NOT NULL"
-                        " AND count(*) FILTER (WHERE table_name = 'landing_files'"
-                        " AND column_name IN ('status', 'processed_at')) = 2,"
-                        " count(*) FILTER (WHERE table_name = 'landing_files'"
-                        " AND column_name = 'zone_id') = 1"
-                        " AND count(*) FILTER (WHERE table_name = 'landing_zones'"
-                        " AND column_name IN ('id', 'processed_max_age_days')) = 2"
-                        " FROM information_schema.columns WHERE table_schema = 'sluice'",
-                        0, NULL);
-    if (e || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+    char *v = NULL;
+    sl_err e = db_query_value(r->d, r->a, eb, &v,
+                              "SELECT to_regclass('sluice.landing_files') IS NOT NULL"
+                              " AND to_regclass('sluice.landing_zones') IS NOT NULL",
+                              0, NULL);
+    if (e || strcmp(v, "t") != 0)
         return e;
-    int zones = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    const char *age = zones ? "coalesce((SELECT z.processed_max_age_days FROM"
-                              " sluice.landing_zones z WHERE z.id = f.zone_id), $1::int)"
-                            : "$1::int";
-    const char *pred = arena_printf(r->a,
-                                    "f.status = 'processed' AND %s > 0 AND f.processed_at <"
-                                    " now() - make_interval(days => %s)",
-                                    age, age);
-    const char *del = arena_printf(r->a,
-                                   "WITH d AS (DELETE FROM sluice.landing_files WHERE ctid IN"
-                                   " (SELECT f.ctid FROM sluice.landing_files f WHERE %s"
-                                   " LIMIT $2::int) RETURNING 1) SELECT count(*) FROM d",
-                                   pred);
-    const char *count =
-        arena_printf(r->a, "SELECT count(*) FROM sluice.landing_files f WHERE %s", pred);
-    return apply(r, REAP_LANDING_FILES, del, count, 1,
-                 (const char *[]){num(r, setting(r, "landing_files_max_age_days"))}, eb);
+    const char *days = num(r, setting(r, "landing_files_max_age_days"));
+    if (r->dry)
+        return count_into(r, REAP_LANDING_FILES, "SELECT count(*)" LF_DUE, 1,
+                          (const char *[]){days}, eb);
+    if (!r->var_dir) /* without the directory the bytes could not go: leave them */
+        return SL_OK;
+    const char *batch = num(r, r->batch);
+    while (time_left(r)) {
+        PGresult *res;
+        e = db_query(r->d, r->a, eb, &res,
+                     "WITH v AS (SELECT f.id, f.zone_id, f.stored_name" LF_DUE
+                     " ORDER BY f.id LIMIT $2::int FOR UPDATE OF f SKIP LOCKED),"
+                     " u AS (UPDATE sluice.landing_files f SET status = 'purged',"
+                     " purged_at = now(), stored_name = NULL FROM v WHERE f.id = v.id"
+                     " RETURNING v.zone_id, v.stored_name)"
+                     " SELECT zone_id, stored_name FROM u",
+                     2, (const char *[]){days, batch});
+        if (e)
+            return e;
+        int n = PQntuples(res);
+        for (int i = 0; i < n; i++)
+            if (!PQgetisnull(res, i, 1))
+                unlink_landing(r, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        r->res->counts[REAP_LANDING_FILES] += n;
+        if (n < r->batch)
+            break;
+    }
+    return SL_OK;
 }
+#undef LF_DUE
 
 typedef sl_err (*reap_fn)(reap *r, sl_errbuf *eb);
 
@@ -517,7 +548,8 @@ sl_err reaper_run(db *d, const reaper_opts *o, reaper_result *res, sl_errbuf *eb
     res->complete = 1;
     double t0 = mono();
     arena *a = arena_new(0);
-    reap r = {.d = d, .a = a, .dry = o && o->dry_run, .res = res};
+    reap r = {.d = d, .a = a, .dry = o && o->dry_run, .res = res,
+              .var_dir = o && o->var_dir && *o->var_dir ? o->var_dir : NULL};
     char *got = NULL;
     db_rollback(d);
     sl_err e = db_query_value(d, a, eb, &got, "SELECT pg_try_advisory_lock(" LOCK_KEY ")", 0,

@@ -33,11 +33,12 @@
  *                     than [runs_max_age_days] (queued and running runs are
  *                     never touched); their stats, quality results and log
  *                     lines go with them
- *   landing_files     processed files older than [landing_files_max_age_days]
- *                     or their zone's processed_max_age_days, when the
- *                     landing tables exist (sluice.landing_files with status
- *                     and processed_at); removing the stored file is the
- *                     landing module's business
+ *   landing_files     loaded or rejected files of zones with auto_purge,
+ *                     older than the zone's processed_max_age_days (capped
+ *                     by [landing_files_max_age_days] unless that is 0):
+ *                     their bytes under <var>/landing/<zone>/ are deleted
+ *                     and the row stays, as 'purged' (a purge is counted
+ *                     once; nothing happens without opts.var_dir)
  * Per-pipeline overrides (sluice.pipelines.retention): runs_max_per_pipeline,
  * runs_max_age_days, quality_log_max_per_table.
  * Counts are rows deleted directly; rows that go with them (a run's stats,
@@ -71,6 +72,7 @@ typedef struct {
     double budget_seconds;   /* stop starting batches after this; 0: the setting
                                 reaper_time_budget_seconds; < 0: no limit */
     long long batch_size;    /* rows per statement; 0: the setting reaper_batch_size */
+    const char *var_dir;     /* SLUICE_VAR (landing files); NULL: they are left alone */
 } reaper_opts;
 
 typedef struct {

@@ -29,7 +29,8 @@ static const setcat_section sections[] = {
      "Nothing is deleted: turning it on again brings everything back.", 0},
 };
 
-#define INT_F(g, n, s, lo, hi, d, label, unit, help) {g, n, s, SETCAT_INT, lo, hi, d, NULL, label, unit, help}
+#define INT_F(g, n, s, lo, hi, d, label, unit, help)                                       \
+    {g, n, s, SETCAT_INT, lo, hi, d, NULL, label, unit, help}
 #define BOOL_F(g, n, d, label, help) {g, n, g, SETCAT_BOOL, 0, 1, d, NULL, label, NULL, help}
 
 static const setcat_field fields[] = {

@@ -98,6 +98,7 @@ static sl_err web_reap(request *r, int dry, reaper_result *res, sl_errbuf *eb)
     long long budget = settings_int_range(r->db, "retention", "reaper_time_budget_seconds", 60,
                                           1, 3600);
     reaper_opts o = {.dry_run = dry,
+                     .var_dir = r->cfg->var_dir,
                      .budget_seconds = budget < RETENTION_WEB_BUDGET ? (double)budget
                                                                      : RETENTION_WEB_BUDGET};
     sl_err e = reaper_run(r->db, &o, res, eb);

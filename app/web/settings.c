@@ -77,7 +77,8 @@ static json_t *effective(const json_t *groups)
             g = json_object();
             json_object_set_new(out, f[i].group, g);
         }
-        json_object_set_new(g, f[i].name, setcat_value(&f[i], json_object_get(groups, f[i].group)));
+        json_object_set_new(g, f[i].name,
+                            setcat_value(&f[i], json_object_get(groups, f[i].group)));
     }
     return out;
 }
@@ -142,7 +143,8 @@ static int save(request *r, const json_t *changes, json_t *errors, int *changed)
         if (e)
             break;
         e = db_exec(r->db, &eb,
-                    "INSERT INTO sluice.settings (key, value, updated_by) VALUES ($1, $2::jsonb, $3)"
+                    "INSERT INTO sluice.settings (key, value, updated_by)"
+                    " VALUES ($1, $2::jsonb, $3)"
                     " ON CONFLICT (key) DO UPDATE SET value = CASE WHEN"
                     " jsonb_typeof(sluice.settings.value) = 'object' THEN sluice.settings.value"
                     " ELSE '{}'::jsonb END || EXCLUDED.value, updated_at = now(),"
