@@ -257,7 +257,7 @@ static const char *excerpt(arena *a, const char *s, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n && o < 40; i++) {
         unsigned char c = (unsigned char)s[i];
-        buf[o++] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
+        buf[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
     }
     buf[o] = '\0';
     return arena_printf(a, "\"%s%s\"", buf, n > 40 ? "..." : "");
