@@ -6,10 +6,11 @@
  * run.succeeded event it fires the enabled pipeline_success triggers whose
  * upstream_pipeline_id is the event's pipeline (runs with trigger
  * 'dependency'); for each landing.file_uploaded event, the enabled
- * landing_zone_upload triggers of that zone (by zone_id, or zone_name;
- * trigger 'landing'). A trigger made after an event is not fired by it.
- * Cooldowns are trigger_fire()'s: a burst within cooldown_seconds fires once
- * and the rest are counted as suppressed.
+ * landing_zone_upload triggers of that zone (by zone_id, or zone_name
+ * ignoring case, as zone names are unique; trigger 'landing'). A trigger
+ * made after an event is not fired by it. Cooldowns are trigger_fire()'s:
+ * a burst within cooldown_seconds fires once and the rest are counted as
+ * suppressed.
  *
  * Exactly once: the offset row is locked (FOR UPDATE SKIP LOCKED: one
  * consumer at a time, others see "busy"), the batch's runs are queued and
@@ -64,7 +65,7 @@
     " AND t.config ->> 'upstream_pipeline_id' = e.data ->> 'pipeline_id')"                   \
     " OR (e.type = 'landing.file_uploaded' AND t.type = 'landing_zone_upload'"               \
     " AND (t.config ->> 'zone_id' = e.data ->> 'zone_id'"                                    \
-    " OR t.config ->> 'zone_name' = e.data ->> 'zone_name')))"                               \
+    " OR lower(t.config ->> 'zone_name') = lower(e.data ->> 'zone_name'))))"                 \
     " WHERE e.id > $1::bigint AND e.id <= $2::bigint AND e.type IN " EVENT_TYPES             \
     " ORDER BY e.id, t.id"
 

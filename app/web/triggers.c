@@ -132,6 +132,7 @@ static void form_page(request *r, int status, const pipeline *p, json_t *t, json
                                         strcmp(type, type_choices[i].value) == 0));
     json_object_set_new(ctx, "types", types);
     json_object_set_new(ctx, "upstreams", choices);
+    json_object_set_new(ctx, "zones", trg_zone_choices(r));
     json_object_set_new(ctx, "has_upstreams", json_boolean(json_array_size(choices) > 0));
     if (!vals) {
         vals = json_object();

@@ -76,6 +76,10 @@ void trg_put_pipeline(request *r, json_t *ctx, const char *pipeline_id);
 sl_err trg_upstream_choices(request *r, const char *self, const char *selected, json_t **out,
                             sl_errbuf *eb);
 
+/* Names of the landing zones, by name, for the zone field's suggestions
+ * ([{name}]; empty when there are none or they cannot be read). */
+json_t *trg_zone_choices(request *r);
+
 /* --- changes: one transaction each, audited ------------------------------------------ */
 
 /* Create a trigger of pipeline_id from in (checked by trg_check). SL_OK:

@@ -57,7 +57,7 @@ static json_t *jstr(const char *s)
 
 static const char *key(request *r, const char *prefix, const char *name)
 {
-    return arena_printf(r ? r->a : NULL, "%s%s", prefix, name);
+    return arena_printf(r->a, "%s%s", prefix, name);
 }
 
 /* --- validation ------------------------------------------------------------------------ */
@@ -147,7 +147,7 @@ static sl_err check_unique(request *r, const char *pipeline_id, const char *exce
     PGresult *res;
     sl_err e = db_query(r->db, r->a, eb, &res,
                         "SELECT 1 FROM sluice.pipeline_triggers WHERE pipeline_id = $1::uuid"
-                        " AND type = $2 AND config ->> $3 = $4"
+                        " AND type = $2 AND lower(config ->> $3) = lower($4)"
                         " AND ($5::uuid IS NULL OR id <> $5::uuid)",
                         5, (const char *[]){pipeline_id, type, config_key, value, except});
     if (!e && PQntuples(res) > 0)
@@ -325,6 +325,22 @@ sl_err trg_upstream_choices(request *r, const char *self, const char *selected, 
     }
     *out = list;
     return SL_OK;
+}
+
+json_t *trg_zone_choices(request *r)
+{
+    sl_errbuf eb = {0};
+    PGresult *res;
+    json_t *list = json_array();
+    if (db_query(r->db, r->a, &eb, &res,
+                 "SELECT name FROM sluice.landing_zones ORDER BY lower(name) LIMIT $1::int", 1,
+                 (const char *[]){arena_printf(r->a, "%d", TRIGGER_CHOICES_MAX)}) != SL_OK) {
+        log_warn("landing zones for the trigger form: %s", eb.msg);
+        return list;
+    }
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(list, json_pack("{s:s}", "name", PQgetvalue(res, i, 0)));
+    return list;
 }
 
 /* --- changes ------------------------------------------------------------------------------ */

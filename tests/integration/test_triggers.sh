@@ -174,6 +174,71 @@ cool_off() { # TRIGGER: as if it last fired long ago
             WHERE id = '$1'" > /dev/null
 }
 
+# doc_ok METHOD TEMPLATE: the last answer (status, headers, body) is one the
+# OpenAPI document describes for that operation (with Python's jsonschema;
+# skipped without it).
+DOC=$H_ROOT/static/openapi.json
+PY_OK=0
+python3 -c 'import jsonschema' 2> /dev/null && PY_OK=1
+cat > "$H_TMP/contract.py" << 'EOF'
+import json, sys
+doc_path, method, tmpl, status, body_path, hdr_path = sys.argv[1:7]
+doc = json.load(open(doc_path))
+def deref(node):
+    while isinstance(node, dict) and "$ref" in node:
+        cur = doc
+        for part in node["$ref"][2:].split("/"):
+            cur = cur[part.replace("~1", "/").replace("~0", "~")]
+        node = cur
+    return node
+op = doc["paths"].get(tmpl, {}).get(method.lower())
+if op is None:
+    sys.exit(f"{method} {tmpl} is not documented")
+resps = op["responses"]
+resp = resps.get(status) or resps.get(status[0] + "XX")
+if resp is None:
+    sys.exit(f"status {status} is not documented ({', '.join(sorted(resps))})")
+resp = deref(resp)
+headers = {}
+for line in open(hdr_path, encoding="utf-8", errors="replace"):
+    if ":" in line:
+        k, v = line.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+problems = [f"header {h} missing" for h in resp.get("headers", {}) if h.lower() not in headers]
+body = open(body_path, "rb").read()
+content = resp.get("content")
+if not content:
+    if body.strip():
+        problems.append("a body came where none is documented")
+else:
+    ctype = headers.get("content-type", "").split(";")[0].strip()
+    if ctype not in content:
+        problems.append(f"Content-Type {ctype!r} is not documented")
+    else:
+        from jsonschema import Draft202012Validator
+        root = {"components": doc["components"], "allOf": [content[ctype].get("schema", {})]}
+        v = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        for err in list(v.iter_errors(json.loads(body)))[:3]:
+            where = "/".join(str(p) for p in err.absolute_path) or "(body)"
+            problems.append(f"{where}: {err.message[:200]}")
+if problems:
+    sys.exit("; ".join(problems))
+EOF
+doc_ok() {
+    local name="$1 $2 -> $H_STATUS matches the OpenAPI document" out
+    if [ "$PY_OK" = 0 ]; then
+        ok "# skip: $name (no jsonschema)"
+        return 0
+    fi
+    printf '%s\n' "$H_HEADERS" > "$H_TMP/.contract_headers"
+    if out=$(python3 "$H_TMP/contract.py" "$DOC" "$1" "$2" "$H_STATUS" "$H_TMP/.h_body" \
+        "$H_TMP/.contract_headers" 2>&1); then
+        ok "$name"
+    else
+        fail "$name" "$(tail -n 2 <<< "$out")"
+    fi
+}
+
 login "$JE" "$ED_EMAIL" "$ED_PW"
 assert_eq "editor signs in" 303 "$H_STATUS"
 login "$JV" "$V_EMAIL" "$V_PW"
@@ -194,6 +259,7 @@ assert_eq "consumer_lag has its columns" \
 api POST "/api/v1/pipelines/$DEP/triggers" "$ED_TOKEN" \
     -d "{\"type\":\"pipeline_success\",\"config\":{\"upstream_pipeline_id\":\"$UP\"}}"
 assert_eq "POST /api/v1/pipelines/{id}/triggers -> 201" 201 "$H_STATUS"
+doc_ok POST /api/v1/pipelines/{id}/triggers
 T_DEP=$(jget id)
 assert_eq "Location is the trigger" "/api/v1/triggers/$T_DEP" "$(h_header Location)"
 assert_eq "defaults: enabled, cooldown 60, never fired, no secret" \
@@ -215,6 +281,7 @@ bad_create() { # NAME PIPELINE BODY FIELD
         "$(jsq "Object.keys(d.errors || {}).includes('$4')")"
 }
 bad_create "no type" "$DEP" '{}' type
+doc_ok POST /api/v1/pipelines/{id}/triggers
 bad_create "unknown type" "$DEP" '{"type":"cron"}' type
 bad_create "upstream missing" "$DEP" '{"type":"pipeline_success"}' config.upstream_pipeline_id
 bad_create "upstream not a uuid" "$DEP" \
@@ -261,10 +328,12 @@ assert_eq "a body that is not JSON -> 400" 400 "$H_STATUS"
 # Viewers read, never change.
 api GET "/api/v1/triggers/$T_DEP" "$V_TOKEN"
 assert_eq "viewer GET /api/v1/triggers/{id} -> 200" 200 "$H_STATUS"
+doc_ok GET /api/v1/triggers/{id}
 api POST "/api/v1/pipelines/$DEP/triggers" "$V_TOKEN" -d '{"type":"webhook"}'
 assert_eq "viewer cannot create -> 403" 403 "$H_STATUS"
 api PATCH "/api/v1/triggers/$T_DEP" "$V_TOKEN" -d '{"enabled":false}'
 assert_eq "viewer cannot patch -> 403" 403 "$H_STATUS"
+doc_ok PATCH /api/v1/triggers/{id}
 api DELETE "/api/v1/triggers/$T_DEP" "$V_TOKEN"
 assert_eq "viewer cannot delete -> 403" 403 "$H_STATUS"
 api POST "/api/v1/triggers/$T_DEP/rotate-secret" "$V_TOKEN"
@@ -273,8 +342,10 @@ api GET "/api/v1/triggers/not-a-uuid" "$V_TOKEN"
 assert_eq "a malformed id -> 404" 404 "$H_STATUS"
 api GET "/api/v1/triggers/20000000-0000-4000-8000-000000000000" "$V_TOKEN"
 assert_eq "an unknown id -> 404" 404 "$H_STATUS"
+doc_ok GET /api/v1/triggers/{id}
 api POST "/api/v1/triggers/$T_DEP/rotate-secret" "$ED_TOKEN"
 assert_eq "rotating a trigger without a secret -> 409" 409 "$H_STATUS"
+doc_ok POST /api/v1/triggers/{id}/rotate-secret
 
 # --- pipeline_success: a real upstream run -------------------------------------------------
 
@@ -347,6 +418,7 @@ assert_eq "the tick advanced the offset" t "$(h_psql "SELECT $(offset) >= $EV_T"
 # Disabled triggers and paused pipelines do not fire.
 api PATCH "/api/v1/triggers/$T_DEP" "$ED_TOKEN" -d '{"enabled":false}'
 assert_eq "PATCH enabled=false -> 200" "200|false" "$H_STATUS|$(jget enabled)"
+doc_ok PATCH /api/v1/triggers/{id}
 assert_eq "audited with the change" "true|false" \
     "$(h_psql "SELECT (details->'changes'->'enabled'->>'from') || '|'
                       || (details->'changes'->'enabled'->>'to')
@@ -361,6 +433,7 @@ assert_eq "PATCH enabled and cooldown -> 200" "200|true|0" \
     "$H_STATUS|$(jget enabled)|$(jget cooldown_seconds)"
 api PATCH "/api/v1/triggers/$T_DEP" "$ED_TOKEN" -d '{"type":"webhook"}'
 assert_eq "the type cannot change -> 422" 422 "$H_STATUS"
+doc_ok PATCH /api/v1/triggers/{id}
 h_psql "UPDATE sluice.pipelines SET status = 'paused' WHERE id = '$DEP'" > /dev/null
 event "$UP" > /dev/null
 fire
@@ -468,6 +541,13 @@ fire
 assert_eq "a second file within the cooldown is suppressed" "1|1" \
     "$(runs_of "$LAND" landing)|$(h_psql "SELECT suppressed_count FROM sluice.pipeline_triggers
                                           WHERE id = '$T_LAND'")"
+cool_off "$T_LAND"
+landing UPLOADS f4 > /dev/null
+fire
+assert_eq "zone names match whatever their case" 2 "$(runs_of "$LAND" landing)"
+api POST "/api/v1/pipelines/$LAND/triggers" "$ED_TOKEN" \
+    -d '{"type":"landing_zone_upload","config":{"zone_name":"Uploads"}}'
+assert_eq "the same zone in other case -> 422" 422 "$H_STATUS"
 
 # --- webhooks ------------------------------------------------------------------------------
 
@@ -499,6 +579,7 @@ good() {
 
 api POST "/api/v1/pipelines/$HOOK/triggers" "$ED_TOKEN" -d '{"type":"webhook"}'
 assert_eq "webhook trigger -> 201" 201 "$H_STATUS"
+doc_ok POST /api/v1/pipelines/{id}/triggers
 T_HOOK=$(jget id)
 SECRET=$(jget secret)
 assert_true "the answer carries the secret, whsec_ + base64 of 32 bytes" \
@@ -513,9 +594,11 @@ assert_lacks "GET never shows the secret" "$H_BODY" "whsec_"
 assert_eq "but says there is one" true "$(jget has_secret)"
 api GET "/api/v1/pipelines/$HOOK/triggers" "$V_TOKEN"
 assert_lacks "nor the list" "$H_BODY" "whsec_"
+doc_ok GET /api/v1/pipelines/{id}/triggers
 
 good "$T_HOOK" msg-1
 assert_eq "a good signature -> 202" 202 "$H_STATUS"
+doc_ok POST /api/v1/hooks/{id}
 RUN_H=$(jget run_id)
 assert_eq "the answer names the queued run" "queued|$HOOK|/api/v1/runs/$RUN_H" \
     "$(jget status)|$(jget pipeline_id)|$(h_header Location)"
@@ -531,9 +614,11 @@ hook_runs() { runs_of "$HOOK" webhook; }
 good "$T_HOOK" msg-1
 assert_eq "the same webhook-id again -> 400" 400 "$H_STATUS"
 assert_contains "as a replay" "$(jget detail)" "replay"
+doc_ok POST /api/v1/hooks/{id}
 assert_eq "problem+json" "application/problem+json" "$(h_header Content-Type)"
 good "$T_HOOK" msg-2
 assert_eq "a new message within the cooldown -> 200" 200 "$H_STATUS"
+doc_ok POST /api/v1/hooks/{id}
 assert_eq "suppressed, with the time left" "true|true" \
     "$(jsq '[d.suppressed, d.retry_after > 0 && d.retry_after <= 60].join("|")')"
 assert_eq "nothing more queued" 1 "$(hook_runs)"
@@ -547,6 +632,7 @@ TS=$(date +%s)
 OTHER_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 hook "$T_HOOK" msg-3 "$TS" "v1,$(sign "$OTHER_SECRET" msg-3 "$TS")"
 assert_eq "signed with another secret -> 401" 401 "$H_STATUS"
+doc_ok POST /api/v1/hooks/{id}
 assert_eq "as a problem" "application/problem+json" "$(h_header Content-Type)"
 printf '{"ref":"evil"}' > "$H_TMP/other-body"
 hook "$T_HOOK" msg-3 "$TS" "v1,$(sign "$SECRET" msg-3 "$TS" "$H_TMP/other-body")"
@@ -586,6 +672,7 @@ assert_eq "a second run queued" 2 "$(hook_runs)"
 # 404 alike for unknown, malformed and disabled triggers.
 good 20000000-0000-4000-8000-000000000000 msg-9
 assert_eq "an unknown trigger -> 404" 404 "$H_STATUS"
+doc_ok POST /api/v1/hooks/{id}
 UNKNOWN_DETAIL=$(jget detail)
 good not-a-uuid msg-9
 assert_eq "a malformed id -> 404" 404 "$H_STATUS"
@@ -602,6 +689,7 @@ cool_off "$T_HOOK"
 h_psql "UPDATE sluice.pipelines SET status = 'paused' WHERE id = '$HOOK'" > /dev/null
 good "$T_HOOK" msg-p
 assert_eq "a paused pipeline -> 409" 409 "$H_STATUS"
+doc_ok POST /api/v1/hooks/{id}
 h_psql "UPDATE sluice.pipelines SET status = 'active' WHERE id = '$HOOK'" > /dev/null
 good "$T_HOOK" msg-p
 assert_eq "the same message after resuming -> 202" 202 "$H_STATUS"
@@ -621,6 +709,7 @@ h_get "$H_URL/api/v1/hooks/$T_HOOK" -X POST -H "webhook-id: msg-big" \
     -H "webhook-signature: v1,$(sign "$SECRET" msg-big "$TS" "$H_TMP/big-body")" \
     --data-binary @"$H_TMP/big-body"
 assert_eq "a body over 256 KiB -> 413" 413 "$H_STATUS"
+doc_ok POST /api/v1/hooks/{id}
 assert_status "$H_URL/api/v1/hooks/$T_HOOK" 405
 assert_eq "405 allows POST" "POST" "$(h_header Allow)"
 
@@ -635,6 +724,7 @@ assert_eq "receipts older than twice the window are pruned" 0 \
 OLD_SECRET=$SECRET
 api POST "/api/v1/triggers/$T_HOOK/rotate-secret" "$ED_TOKEN"
 assert_eq "rotate-secret -> 200" 200 "$H_STATUS"
+doc_ok POST /api/v1/triggers/{id}/rotate-secret
 SECRET=$(jget secret)
 assert_true "a new secret" bash -c "[[ '$SECRET' =~ ^whsec_ && '$SECRET' != '$OLD_SECRET' ]]"
 assert_eq "with the URL" "$H_URL/api/v1/hooks/$T_HOOK" "$(jget webhook_url)"
@@ -668,6 +758,7 @@ done
 assert_eq "limit=1 walks every trigger once, oldest first" "3|$WANT" "$PAGES|$GOT"
 api GET "/api/v1/pipelines/$LAND/triggers?cursor=bogus" "$V_TOKEN"
 assert_eq "a forged cursor -> 422" 422 "$H_STATUS"
+doc_ok GET /api/v1/pipelines/{id}/triggers
 api GET "/api/v1/pipelines/$LAND/triggers?sort=id" "$V_TOKEN"
 assert_eq "an undeclared parameter -> 422" 422 "$H_STATUS"
 api GET "/api/v1/pipelines/10000000-0000-4000-8000-0000000000ff/triggers" "$V_TOKEN"
@@ -676,6 +767,7 @@ T_DEL=$(h_psql "SELECT id FROM sluice.pipeline_triggers WHERE pipeline_id = '$LA
                 AND config->>'zone_name' = 'second'")
 api DELETE "/api/v1/triggers/$T_DEL" "$ED_TOKEN"
 assert_eq "DELETE -> 204" 204 "$H_STATUS"
+doc_ok DELETE /api/v1/triggers/{id}
 api GET "/api/v1/triggers/$T_DEL" "$V_TOKEN"
 assert_eq "then GET -> 404" 404 "$H_STATUS"
 api DELETE "/api/v1/triggers/$T_DEL" "$ED_TOKEN"
