@@ -132,6 +132,7 @@ static void on_record(int c, void *data)
     sb_clear(&x->row);
     x->nf = 0;
     x->row_error = NULL;
+    x->rec_line = x->line; /* a record after a lone CR starts on this line */
 }
 
 /* Parse bytes that hold at most one "\n", at their end. */

@@ -9,6 +9,8 @@
 # (several such lines add up, to keep lines short) and, optionally, extra
 # pkg-config packages it links against:
 #     // fuzz-libs: libcurl
+# and plain linker flags for libraries without pkg-config:
+#     // fuzz-ldlibs: -lcsv
 # Targets are built with clang (-fsanitize=fuzzer,address,undefined) into
 # build/fuzz/ and each runs for SECONDS / <number of targets> seconds (at
 # least 5). The seed corpus tests/fuzz/corpus/<name>/ is copied into a
@@ -74,6 +76,7 @@ for src in "${targets[@]}"; do
     fi
     sources=$(sed -n 's|^// *fuzz-sources: *||p' "$src" | tr '\n' ' ')
     pkgs=$(sed -n 's|^// *fuzz-libs: *||p' "$src" | head -1)
+    ldlibs=$(sed -n 's|^// *fuzz-ldlibs: *||p' "$src" | head -1)  # plain -l flags
     extra_cflags=$PQ_CFLAGS
     extra_libs=""
     for s in $sources; do
@@ -96,7 +99,7 @@ for src in "${targets[@]}"; do
         ! "$CC" -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer -D_GNU_SOURCE -Iapp -Iapp/core $extra_cflags \
             -DSLUICE_VERSION='"fuzz"' -DSLUICE_GITREV='"fuzz"' \
-            -o "$bin" "$src" $sources -ljansson -lsodium $extra_libs -lm >"$blog" 2>&1; then
+            -o "$bin" "$src" $sources -ljansson -lsodium $extra_libs $ldlibs -lm >"$blog" 2>&1; then
         echo "fuzz $name: build failed (see $blog)"
         sed -n '1,20p' "$blog" | sed 's/^/    /'
         failed=$((failed + 1))
