@@ -8,6 +8,7 @@
 #include "sync/pg_load.h"
 #include "sync/plconf.h"
 #include "sync/run.h"
+#include "sync/source.h"
 #include "sync/sync.h"
 #include "sync/tsync.h"
 
@@ -18,7 +19,8 @@ typedef struct {
     run_ctx *rc;
     const sync_opts *opts;
     pl_config cfg;
-    db *src, *dst;
+    src_session *src;        /* the source (source.h): PostgreSQL, MySQL or MariaDB */
+    db *dst;
     int chunk_rows;
     size_t chunk_bytes;
     double threshold_pct;     /* row count check */
@@ -32,8 +34,8 @@ typedef struct {
  * stats row and the run's log. */
 sl_err tablesync_run(engine *en, const pl_table *pt, sl_errbuf *eb);
 
-/* Describe t's source table in a fresh snapshot (pgx_snapshot,
- * pgx_describe, pgx_pick_watermark) and name its destination objects. */
+/* Describe t's source table in a fresh snapshot (src_snapshot,
+ * src_describe) and name its destination objects. */
 sl_err tablesync_prepare(engine *en, arena *a, tsync *t, sl_errbuf *eb);
 
 /* Re-apply the unresolved dead letters of t (prepared) through the same

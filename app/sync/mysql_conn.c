@@ -20,6 +20,7 @@
 
 #include "connector.h"
 #include "sbuf.h"
+#include "sync/mysql_conn.h"
 
 /* The errno in libmariadb's message: "Can't connect ... (111)" or "...,
  * system error: 110"; 0 when there is none. */
@@ -131,8 +132,8 @@ static void set_tls(MYSQL *m, const char *mode)
         mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
 }
 
-static sl_err my_open_as(const struct connector *self, const conn_params *p, void **out,
-                         sl_errbuf *eb)
+static sl_err my_open_as(const struct connector *self, const conn_params *p, int read_timeout,
+                         void **out, sl_errbuf *eb)
 {
     *out = NULL;
     sl_err e = connector_check_params(p, eb);
@@ -145,6 +146,10 @@ static sl_err my_open_as(const struct connector *self, const conn_params *p, voi
     unsigned int to = (unsigned)timeout, proto = MYSQL_PROTOCOL_TCP;
     mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &to);
     mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &proto);
+    if (read_timeout > 0) {
+        unsigned int rt = (unsigned)read_timeout;
+        mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &rt);
+    }
     mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     const char *mode = connector_ssl_mode(p);
     set_tls(m, mode);
@@ -168,12 +173,21 @@ static sl_err my_open_as(const struct connector *self, const conn_params *p, voi
 
 static sl_err my_open(const conn_params *p, void **out, sl_errbuf *eb)
 {
-    return my_open_as(&mysql_connector, p, out, eb);
+    return my_open_as(&mysql_connector, p, 0, out, eb);
 }
 
 static sl_err maria_open(const conn_params *p, void **out, sl_errbuf *eb)
 {
-    return my_open_as(&mariadb_connector, p, out, eb);
+    return my_open_as(&mariadb_connector, p, 0, out, eb);
+}
+
+sl_err mysql_conn_open_reader(const conn_params *p, int read_timeout, void **conn,
+                              sl_errbuf *eb)
+{
+    const struct connector *self = p->type && strcmp(p->type, "mariadb") == 0
+                                       ? &mariadb_connector
+                                       : &mysql_connector;
+    return my_open_as(self, p, read_timeout, conn, eb);
 }
 
 static void my_close(void *conn)
@@ -413,24 +427,19 @@ static void mark_json(MYSQL *m, arena *a, const char *filter, conn_table *t, int
     mysql_free_result(r);
 }
 
-static sl_err my_list_tables(void *conn, arena *a, const char *const *schemas, int nschemas,
-                             conn_table **out, int *n, sl_errbuf *eb)
+/* The tables (with columns, keys, JSON marks, watermarks) whose schema
+ * matches filter. */
+static sl_err list_filtered(MYSQL *m, arena *a, const char *filter, conn_table **out, int *n,
+                            sl_errbuf *eb)
 {
-    MYSQL *m = conn;
-    *out = NULL;
-    *n = 0;
     int maria = is_mariadb(m);
     if (!maria && mysql_get_server_version(m) >= 80000) {
         /* MySQL 8 caches TABLE_ROWS for a day by default: ask for fresh ones. */
         (void)mysql_query(m, "SET SESSION information_schema_stats_expiry = 0");
     }
-    char *filter = NULL;
-    sl_err e = schema_filter(m, a, schemas, nschemas, &filter, eb);
-    if (e != SL_OK)
-        return e;
     conn_table *t = NULL;
     int nt = 0;
-    e = load_tables(m, a, filter, &t, &nt, eb);
+    sl_err e = load_tables(m, a, filter, &t, &nt, eb);
     if (e == SL_OK)
         e = load_columns(m, a, filter, t, nt, eb);
     if (e == SL_OK)
@@ -444,6 +453,45 @@ static sl_err my_list_tables(void *conn, arena *a, const char *const *schemas, i
     *out = t;
     *n = nt;
     return SL_OK;
+}
+
+static sl_err my_list_tables(void *conn, arena *a, const char *const *schemas, int nschemas,
+                             conn_table **out, int *n, sl_errbuf *eb)
+{
+    MYSQL *m = conn;
+    *out = NULL;
+    *n = 0;
+    char *filter = NULL;
+    sl_err e = schema_filter(m, a, schemas, nschemas, &filter, eb);
+    return e == SL_OK ? list_filtered(m, a, filter, out, n, eb) : e;
+}
+
+sl_err mysql_conn_describe(void *conn, arena *a, const char *schema, const char *table,
+                           conn_table **out, sl_errbuf *eb)
+{
+    MYSQL *m = conn;
+    *out = NULL;
+    sbuf b;
+    sb_init(&b, a, 1 << 20);
+    /* the filter follows a schema column; TABLE_NAME is in every table it is used on */
+    sl_err e = sb_puts(&b, "IN (");
+    if (e == SL_OK)
+        e = put_literal(&b, m, schema);
+    if (e == SL_OK)
+        e = sb_puts(&b, ") AND TABLE_NAME = ");
+    if (e == SL_OK)
+        e = put_literal(&b, m, table);
+    if (e != SL_OK)
+        return sl_fail(eb, SL_ETOOBIG, "the table name is too long");
+    conn_table *t = NULL;
+    int n = 0;
+    e = list_filtered(m, a, sb_str(&b), &t, &n, eb);
+    for (int i = 0; e == SL_OK && i < n; i++)
+        if (strcmp(t[i].schema, schema) == 0 && strcmp(t[i].name, table) == 0)
+            *out = &t[i];
+    if (e == SL_OK && !*out)
+        return sl_fail(eb, SL_ENOTFOUND, "source table %s.%s does not exist", schema, table);
+    return e;
 }
 
 const struct connector mysql_connector = {

@@ -158,37 +158,6 @@ sl_err pgx_describe(db *src, arena *a, tsync *t, sl_errbuf *eb)
     return SL_OK;
 }
 
-sl_err pgx_pick_watermark(tsync *t, sl_errbuf *eb)
-{
-    conn_column cols[t->ncols];
-    for (int i = 0; i < t->ncols; i++) {
-        cols[i].name = t->cols[i].name;
-        cols[i].type = t->cols[i].dest_type;
-        cols[i].nullable = !t->cols[i].notnull;
-        cols[i].pk_position = t->cols[i].pk;
-    }
-    conn_table ct = {.schema = t->pt->schema, .name = t->pt->source_table, .ncols = t->ncols,
-                     .cols = cols, .has_pk = t->npk > 0};
-    const char *override = t->pt->watermark_column;
-    const char *name = pick_watermark(&ct, override);
-    t->wm = -1;
-    t->wm_temporal = 0;
-    if (!name && override)
-        return sl_fail(eb, SL_EINVAL, "watermark column \"%s\" is not a column of %s.%s",
-                       override, t->pt->schema, t->pt->source_table);
-    if (!name)
-        return SL_OK;
-    for (int i = 0; i < t->ncols; i++)
-        if (t->cols[i].name == name)
-            t->wm = i;
-    const char *type = t->cols[t->wm].dest_type;
-    if (!connector_watermark_type(type))
-        return sl_fail(eb, SL_EINVAL, "watermark column \"%s\" is of type %s: a watermark must "
-                                      "be a timestamp, a date or an integer", name, type);
-    t->wm_temporal = strncmp(type, "timestamp", 9) == 0 || strcmp(type, "date") == 0;
-    return SL_OK;
-}
-
 sl_err pgx_max_watermark(db *src, arena *a, const tsync *t, char **out, sl_errbuf *eb)
 {
     *out = NULL;

@@ -23,11 +23,6 @@ sl_err pgx_snapshot(db *src, sl_errbuf *eb);
  * SL_ENOTFOUND when the table does not exist. */
 sl_err pgx_describe(db *src, arena *a, tsync *t, sl_errbuf *eb);
 
-/* Pick the watermark column (the table's override, else the usual names):
- * sets t->wm and t->wm_temporal. SL_EINVAL when the override names no
- * column or a column of a type that cannot be a watermark. */
-sl_err pgx_pick_watermark(tsync *t, sl_errbuf *eb);
-
 /* max(watermark)::text in the current snapshot into *out (NULL when the
  * table has no non-NULL value). */
 sl_err pgx_max_watermark(db *src, arena *a, const tsync *t, char **out, sl_errbuf *eb);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "keyring.h"
+#include "sync/source.h"
 
 static const char Q_PIPELINE[] =
     "SELECT p.name, s.name, s.type, s.host, s.port, s.database, s.username, s.password_enc,"
@@ -50,9 +51,11 @@ static sl_err conn_from(arena *a, PGresult *r, int col, const char *side, conn_p
     p->database = val(a, r, 0, col + 3);
     p->user = val(a, r, 0, col + 4);
     p->ssl_mode = val(a, r, 0, col + 6);
-    if (!p->type || strcmp(p->type, "postgresql") != 0)
-        return sl_fail(eb, SL_EUNSUPPORTED, "the %s is %s: this engine syncs PostgreSQL to "
-                                            "PostgreSQL", side, p->type ? p->type : "unknown");
+    int source = strcmp(side, "source") == 0;
+    if (!p->type || (strcmp(p->type, "postgresql") != 0 && !(source && src_ops_for(p->type))))
+        return sl_fail(eb, SL_EUNSUPPORTED, "the %s is %s: this engine syncs PostgreSQL, MySQL "
+                                            "or MariaDB into PostgreSQL", side,
+                       p->type ? p->type : "unknown");
     const char *sealed = val(a, r, 0, col + 5);
     if (sealed && *sealed) {
         char *plain = NULL;
@@ -73,12 +76,16 @@ static sl_err load_tables(db *d, arena *a, const char *pipeline_id, const char *
     sl_err e = db_query(d, a, eb, &r, Q_TABLES, 2, params);
     if (e != SL_OK)
         return e;
+    /* no schema configured: PostgreSQL's public, MySQL's connection database */
+    const char *default_schema = "public";
+    if (strcmp(out->source.type, "postgresql") != 0 && out->source.database)
+        default_schema = out->source.database;
     out->ntables = PQntuples(r);
     out->tables = arena_calloc(a, (size_t)(out->ntables ? out->ntables : 1), sizeof(pl_table));
     for (int i = 0; i < out->ntables; i++) {
         pl_table *t = &out->tables[i];
         t->source_schema = val(a, r, i, 0);
-        t->schema = *t->source_schema ? t->source_schema : "public";
+        t->schema = *t->source_schema ? t->source_schema : default_schema;
         t->source_table = val(a, r, i, 1);
         t->target_table = val(a, r, i, 2);
         t->full_refresh = strcmp(PQgetvalue(r, i, 3), "full_refresh") == 0;

@@ -11,7 +11,8 @@
 
 typedef struct {
     const char *source_schema;    /* as configured ("" for the default schema) */
-    const char *schema;           /* resolved: "public" when none was configured */
+    const char *schema;           /* resolved when none was configured: "public", or a
+                                   * MySQL source's database */
     const char *source_table;
     const char *target_table;     /* the configured target, else source_table */
     int full_refresh;             /* sync_mode full_refresh */
@@ -33,7 +34,8 @@ typedef struct {
 
 /* Read pipeline pipeline_id from the control database d into *out (every
  * string in a). SL_ENOTFOUND for a missing or deleted pipeline,
- * SL_EUNSUPPORTED when the source or destination is not PostgreSQL,
+ * SL_EUNSUPPORTED when the source is not PostgreSQL, MySQL or MariaDB or the
+ * destination not PostgreSQL,
  * SL_ECRYPTO / SL_ECONFIG when a password cannot be opened (keyring),
  * SL_EDB / SL_EDBDOWN from the database; eb says which. */
 sl_err plconf_load(db *d, arena *a, const char *pipeline_id, pl_config *out, sl_errbuf *eb);

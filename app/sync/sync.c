@@ -1,8 +1,9 @@
 /* sync.c - the sync engine's entry point: one run of one pipeline.
  *
  * sync_run() reads the pipeline (plconf), opens one source and one
- * destination session for the whole run (pgx_connect: the settings that
- * make COPY text exact), makes sure of the destination's checkpoint and
+ * destination session for the whole run (src_open for the source, of
+ * whichever type; pgx_connect for the destination: the settings that make
+ * COPY text exact), makes sure of the destination's checkpoint and
  * dead letter tables, then syncs the selected tables one after another
  * (tablesync.c). A failing table does not stop the others; a cancel stops
  * the run at the next chunk boundary. The run's bookkeeping (logs,
@@ -98,8 +99,8 @@ void engine_mirror(engine *en, const tsync *t, const char *wm, long long rows)
 /* Open (or, after a broken connection, reopen) both sessions. */
 static sl_err connect_both(engine *en, sl_errbuf *eb)
 {
-    if (en->src && !db_conn(en->src)) {
-        db_close(en->src);
+    if (en->src && !src_alive(en->src)) {
+        src_close(en->src);
         en->src = NULL;
     }
     if (en->dst && !db_conn(en->dst)) {
@@ -108,7 +109,7 @@ static sl_err connect_both(engine *en, sl_errbuf *eb)
     }
     sl_err e = SL_OK;
     if (!en->src)
-        e = pgx_connect(&en->cfg.source, "source", &en->src, eb);
+        e = src_open(&en->cfg.source, "source", &en->src, eb);
     if (e == SL_OK && !en->dst) {
         e = pgx_connect(&en->cfg.dest, "destination", &en->dst, eb);
         if (e == SL_OK)
@@ -119,9 +120,10 @@ static sl_err connect_both(engine *en, sl_errbuf *eb)
 
 static void close_both(engine *en)
 {
-    db_close(en->src);
+    src_close(en->src);
     db_close(en->dst);
-    en->src = en->dst = NULL;
+    en->src = NULL;
+    en->dst = NULL;
 }
 
 /* The tables, one after another; the first error (or the cancel) wins. */

@@ -29,7 +29,6 @@
 #include "jsonx.h"
 #include "sync/copytext.h"
 #include "sync/engine.h"
-#include "sync/pg_extract.h"
 #include "sync/quality.h"
 
 #define PROGRESS_MS 250  /* how often the row loop looks at the clock's worth */
@@ -126,7 +125,7 @@ static sl_err fast_pass(pass *p, arena *a, sl_errbuf *eb)
     if (e != SL_OK)
         return e;
     sl_errbuf seb = {0};
-    e = db_copy_out(en->src, &seb, pgx_copy_sql(a, t, "", 0), fast_row, p);
+    e = src_extract(en->src, a, t, NULL, 0, fast_row, p, &seb);
     if (e != SL_OK) {
         sl_errbuf ignore;
         db_copy_in_end(en->dst, &ignore, "sluice: extraction stopped");
@@ -235,15 +234,16 @@ static int chunk_row(const char *data, size_t len, void *arg)
     return 0;
 }
 
-/* Stream copy_sql's rows through chunks into the loader. */
-static sl_err chunked_pass(pass *p, const char *copy_sql, sl_errbuf *eb)
+/* Stream the source's rows from `from` (NULL: all), ordered by the
+ * watermark when asked, through chunks into the loader. */
+static sl_err chunked_pass(pass *p, arena *a, const char *from, int ordered, sl_errbuf *eb)
 {
     engine *en = p->en;
     pgl_chunk ch;
     pgl_chunk_init(&ch, en->chunk_rows, en->chunk_bytes);
     p->ch = &ch;
     sl_errbuf seb = {0};
-    sl_err e = db_copy_out(en->src, &seb, copy_sql, chunk_row, p);
+    sl_err e = src_extract(en->src, a, p->t, from, ordered, chunk_row, p, &seb);
     if (e == SL_OK)
         e = flush(p);
     else if (p->err == SL_OK)
@@ -283,10 +283,10 @@ static sl_err full_load(pass *p, arena *a, long long *nulls, sl_errbuf *eb)
             p->nn_last = i;
     p->fields = arena_calloc(a, (size_t)t->ncols + 1, sizeof *p->fields);
     char *max = NULL;
-    sl_err e = t->wm >= 0 ? pgx_max_watermark(en->src, a, t, &max, eb) : SL_OK;
+    sl_err e = t->wm >= 0 ? src_max_watermark(en->src, a, t, &max, eb) : SL_OK;
     if (e != SL_OK)
         return e;
-    long long est = pgx_estimate(en->src, a, t, "");
+    long long est = src_estimate(en->src, a, t, NULL);
     run_progress(en->rc, 0, est >= 0 ? en->rows_done + est : -1, NULL, 1);
     if (!t->q_raw) { /* raw mode needs the chunks: careful from the start */
         e = pgd_shadow_begin(en->dst, a, t, eb);
@@ -306,16 +306,16 @@ static sl_err full_load(pass *p, arena *a, long long *nulls, sl_errbuf *eb)
                 "loading again chunk by chunk to set the bad rows aside", eb->msg);
         run_progress(en->rc, p->unreported - p->rows, -1, NULL, 0);
         p->rows = p->unreported = 0;
-        e = pgx_snapshot(en->src, eb);
+        e = src_snapshot(en->src, eb);
         if (e == SL_OK && t->wm >= 0)
-            e = pgx_max_watermark(en->src, a, t, &max, eb);
+            e = src_max_watermark(en->src, a, t, &max, eb);
     }
     pgl_loader ld;
     if (e == SL_OK)
         e = pgd_shadow_begin(en->dst, a, t, eb);
     if (e == SL_OK && (e = pgl_init(&ld, en->dst, a, t, 1, 0, eb)) == SL_OK) {
         p->ld = &ld;
-        e = chunked_pass(p, pgx_copy_sql(a, t, "", 0), eb);
+        e = chunked_pass(p, a, NULL, 0, eb);
         p->st->rows_failed = ld.failed;
         pgl_done(&ld);
         p->ld = NULL;
@@ -355,8 +355,7 @@ static sl_err incremental_load(pass *p, arena *a, const char *from, long long *n
 {
     engine *en = p->en;
     tsync *t = p->t;
-    const char *where = pgx_where(a, t, from);
-    long long est = pgx_estimate(en->src, a, t, where);
+    long long est = src_estimate(en->src, a, t, from);
     run_progress(en->rc, 0, est >= 0 ? en->rows_done + est : -1, NULL, 1);
     pgl_loader ld;
     sl_err e = pgl_init(&ld, en->dst, a, t, 0, 0, eb);
@@ -364,7 +363,7 @@ static sl_err incremental_load(pass *p, arena *a, const char *from, long long *n
         return e;
     p->ld = &ld;
     p->per_chunk_tx = 1;
-    e = chunked_pass(p, pgx_copy_sql(a, t, where, 1), eb);
+    e = chunked_pass(p, a, from, 1, eb);
     for (int i = 0; i < t->ncols; i++)
         nulls[i] = ld.nulls[i];
     update_stats(p);
@@ -424,11 +423,9 @@ static void report_drift(engine *en, const tsync *t, const pgd_drift *d)
 
 sl_err tablesync_prepare(engine *en, arena *a, tsync *t, sl_errbuf *eb)
 {
-    sl_err e = pgx_snapshot(en->src, eb);
+    sl_err e = src_snapshot(en->src, eb);
     if (e == SL_OK)
-        e = pgx_describe(en->src, a, t, eb);
-    if (e == SL_OK)
-        e = pgx_pick_watermark(t, eb);
+        e = src_describe(en->src, a, t, eb);
     if (e == SL_OK)
         pgd_names(a, t);
     return e;
@@ -518,6 +515,32 @@ static sl_err sync_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbu
     return e;
 }
 
+/* Notes from the source about values changed on the way (a MySQL zero
+ * date loaded as NULL): the first few are logged one by one with the row's
+ * key, the rest counted. */
+#define NOTES_LOGGED 20
+
+typedef struct {
+    engine *en;
+    const char *table;
+    long long n;
+} notes;
+
+static void note_value(void *arg, const char *msg)
+{
+    notes *ns = arg;
+    if (ns->n++ < NOTES_LOGGED)
+        run_log(ns->en->rc, RUN_WARN, ns->table, "%s", msg);
+}
+
+static void notes_done(notes *ns)
+{
+    if (ns->n > NOTES_LOGGED)
+        run_log(ns->en->rc, RUN_WARN, ns->table, "%lld value(s) in all were loaded as NULL "
+                "because PostgreSQL cannot hold them (the first %d are logged above)", ns->n,
+                NOTES_LOGGED);
+}
+
 sl_err tablesync_run(engine *en, const pl_table *pt, sl_errbuf *eb)
 {
     arena *a = arena_new(0);
@@ -529,12 +552,16 @@ sl_err tablesync_run(engine *en, const pl_table *pt, sl_errbuf *eb)
     snprintf(t.run_id_text, sizeof t.run_id_text, "%lld", t.run_id);
     run_table st = {.source_schema = pt->source_schema, .source_table = pt->source_table,
                     .target_table = pt->target_table};
+    notes ns = {.en = en, .table = pt->source_table};
+    src_set_note(en->src, note_value, &ns);
     sl_err e = tablesync_prepare(en, a, &t, eb);
     if (e != SL_OK)
         run_table_begin(en->rc, &st);
     else
         e = sync_table(en, a, &t, &st, eb);
-    db_rollback(en->src); /* the snapshot ends; nothing to commit */
+    src_end(en->src); /* the snapshot ends; nothing to commit */
+    src_set_note(en->src, NULL, NULL);
+    notes_done(&ns);
     if (e == SL_OK) {
         if (st.rows_failed > 0)
             run_log(en->rc, RUN_WARN, pt->source_table, "%lld row(s) could not be loaded: see "
