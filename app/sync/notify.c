@@ -394,8 +394,13 @@ static void summarise(arena *a, const notify_env *env, const char *type, const j
         const char *schema = jsonx_str(d, "source_schema", "");
         add_fact(s, "Table", *schema ? arena_printf(a, "%s.%s", schema, table) : table);
     }
+    if (!table)
+        add_fact(s, "Table", jsonx_str(d, "table", NULL));
     add_fact(s, "Zone", jsonx_str(d, "zone_name", NULL));
     add_fact(s, "File", jsonx_str(d, "file_name", NULL));
+    v = json_object_get(d, "rows_rejected");
+    if (json_is_integer(v) && json_integer_value(v) > 0)
+        add_fact(s, "Rejected records", thousands(a, (long long)json_integer_value(v)));
     add_fact(s, "Run", text_or_number(a, json_object_get(d, "run_id")));
 
     if (strcmp(type, "quality.failed") == 0 && json_array_size(json_object_get(d, "checks"))) {

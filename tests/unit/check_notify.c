@@ -498,6 +498,13 @@ START_TEST(test_event_details)
     t = jsonx_str(parse(render("telegram", "landing.file_rejected", lf).body), "text", "");
     ck_assert_str_eq(t, "<b>Landing file rejected: uploads</b>\nZone: uploads\nFile: a.csv\n\n"
                         "<b>Reason</b>\n<pre>not UTF-8</pre>");
+    lf = parse("{\"zone_id\":\"z\",\"zone_name\":\"uploads\",\"file_id\":\"9\","
+               "\"file_name\":\"b.csv\",\"table\":\"landing.orders\",\"rows_loaded\":0,"
+               "\"rows_rejected\":1200,\"reason\":\"1200 bad records, nothing loaded\"}");
+    t = jsonx_str(parse(render("telegram", "landing.file_rejected", lf).body), "text", "");
+    ck_assert_str_eq(t, "<b>Landing file rejected: uploads</b>\nTable: landing.orders\n"
+                        "Zone: uploads\nFile: b.csv\nRejected records: 1,200\n\n<b>Reason</b>\n"
+                        "<pre>1200 bad records, nothing loaded</pre>");
     json_t *dl = parse("{\"run_id\":\"7\",\"pipeline_name\":\"p\",\"rows\":5,\"dead_letters\":"
                        "1234}");
     t = jsonx_str(parse(render("slack", "dead_letters.created", dl).body), "text", "");
