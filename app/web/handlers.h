@@ -242,4 +242,6 @@ void h_api_messages_list(request *r);
 void h_api_message_retry(request *r);
 void h_api_message_delete(request *r);
 
+/* landing_preview.c */
+void h_landing_preview(request *r);
 #endif

@@ -239,6 +239,7 @@ static const struct route table[] = {
      ROUTE_API, 16 * 1024},
     {"DELETE", "/api/v1/notification-messages/{id}", h_api_message_delete, ROLE_EDITOR,
      ROUTE_API, 0},
+    {"GET", "/landing/{id}/preview", h_landing_preview, ROLE_VIEWER, ROUTE_PAGE, 0},
     /* Public: authenticated by its Standard Webhooks signature (hooks.c). */
     {"POST", "/api/v1/hooks/{id}", h_api_hook, ROLE_PUBLIC, ROUTE_API, 256 * 1024},
 };

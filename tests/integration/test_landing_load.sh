@@ -19,6 +19,7 @@
 #   - a pipeline with a landing_zone_upload trigger gets a run queued;
 #   - retention (sluice reap) purges old processed files: bytes deleted,
 #     row kept as 'purged';
+#   - the preview page shows the table's newest rows, escaped;
 #   - the landing_zones flag off: uploaded files wait.
 set -euo pipefail
 . "$(dirname "$0")/../lib/harness.sh"
@@ -325,6 +326,25 @@ FID_CSV2=$(upload "$Z_CSV" csvq orders2.csv "$F/q2.csv")
 tick
 assert_eq "second file: loaded into the existing table" "loaded|1|0|4" \
     "$(status_of "$FID_CSV2")|$(h_psql "SELECT count(*) FROM landing_t.csvq")"
+
+# --- the preview page --------------------------------------------------------------------------
+JAR=$H_TMP/ed.jar
+h_get "$H_URL/login" -c "$JAR" -b "$JAR"
+CSRF=$(printf '%s' "$H_BODY" | grep -o 'name="_csrf" value="[^"]*"' | head -n 1 \
+    | sed 's/.*value="//; s/"$//')
+h_get "$H_URL/login" -c "$JAR" -b "$JAR" --data-urlencode "_csrf=$CSRF" \
+    --data-urlencode "email=$ED_EMAIL" --data-urlencode 'password=editor-pass-5678' \
+    --data-urlencode "next=/"
+assert_status "$H_URL/landing/$Z_CSV/preview" 200 -b "$JAR"
+assert_contains "preview: the table's columns" "$H_BODY" '<th scope="col">order_id</th>'
+assert_contains "preview: the newest file's row first" "$H_BODY" '<td>four</td>'
+assert_contains "preview: values escaped" "$H_BODY" 'said &quot;hi&quot;'
+assert_eq "preview: 4 rows" 4 "$(printf '%s' "$H_BODY" | sed -n '/<tbody>/,/<\/tbody>/p' \
+    | grep -c '<tr>')"
+assert_status "$H_URL/landing/$Z_REJ/preview" 200 -b "$JAR"
+assert_contains "preview: no table yet" "$H_BODY" 'nothing has been loaded yet'
+assert_status "$H_URL/landing/00000000-0000-4000-8000-00000000dead/preview" 404 -b "$JAR"
+assert_status "$H_URL/landing/nope/preview" 404 -b "$JAR"
 
 # --- the flag -----------------------------------------------------------------------------------
 h_psql "INSERT INTO sluice.settings (key, value, updated_by) VALUES
