@@ -84,8 +84,11 @@ sl_err cr_load_key(const char *path, unsigned char key[CR_KEY_BYTES], sl_errbuf 
     char buf[130];
     ssize_t n = read(fd, buf, sizeof buf);
     close(fd);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        n--;
+    /* A raw key is exactly 32 bytes, whatever they are (a trailing 0x0a is
+     * key material); only a hex key may end with a newline. */
+    if (n != CR_KEY_BYTES)
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            n--;
     sl_err e = SL_OK;
     if (n == CR_KEY_BYTES) {
         memcpy(key, buf, CR_KEY_BYTES);
