@@ -54,8 +54,8 @@ void outbox_settings_load(db *d, outbox_settings *s)
 int outbox_visibility(const outbox_settings *s, int batch)
 {
     int conc = s->concurrency > 0 ? s->concurrency : 1;
-    long rounds = ((long)batch + conc - 1) / conc;
-    long need = rounds * (s->timeout_seconds + 2) + 10;
+    long rounds = ((long)batch + conc - 1) / conc + 1; /* + the jobs still queued before it */
+    long need = rounds * (s->timeout_seconds + 1) + 5;
     return need > s->visibility_timeout_seconds ? (int)need : s->visibility_timeout_seconds;
 }
 
@@ -135,9 +135,17 @@ const char *outbox_owner(void)
 
 /* --- jobs and the worker pool ------------------------------------------------------ */
 
+/* A claimed batch: the claim's rows, its targets (opened), and how many
+ * of its jobs are not recorded yet; freed with the last of them. */
+typedef struct {
+    arena *a;
+    int left;
+} batch;
+
 typedef struct job {
     struct job *next;
     arena *a;                  /* everything of this job */
+    batch *b;                  /* the batch it came in (its rendering may point into it) */
     const char *id, *target_id;
     int attempt, max_attempts;
     notify_request req;
@@ -429,7 +437,12 @@ static sl_err record(ctx *c, job *list, sl_errbuf *eb)
     }
     while (list) {
         job *next = list->next;
+        batch *b = list->b;
         arena_free(list->a);
+        if (b && --b->left == 0) {
+            arena_free(b->a);
+            free(b);
+        }
         list = next;
     }
     return e;
@@ -560,25 +573,30 @@ static job *make_job(ctx *c, PGresult *res, int i, target *t)
     return j;
 }
 
-/* One batch: claim, send, record. *claimed gets the number claimed. */
-static sl_err one_batch(ctx *c, int *claimed, sl_errbuf *eb)
+/* Claim a batch and hand its jobs to the threads; jobs that cannot be
+ * sent (a problem) are recorded at once. *claimed gets the number
+ * claimed, *sent the number now with the threads. */
+static sl_err claim_batch(ctx *c, int *claimed, int *sent, sl_errbuf *eb)
 {
-    *claimed = 0;
+    *claimed = *sent = 0;
     sl_err e = expire_exhausted(c, eb);
     if (e)
         return e;
-    arena *a = arena_new(0);
+    batch *b = xcalloc(1, sizeof *b);
+    b->a = arena_new(0);
     PGresult *res = NULL;
-    e = claim(c, a, &res, eb);
-    if (e) {
-        arena_free(a);
+    e = claim(c, b->a, &res, eb);
+    int n = e ? 0 : PQntuples(res);
+    if (n == 0) {
+        arena_free(b->a);
+        free(b);
         return e;
     }
-    int n = PQntuples(res);
     *claimed = n;
+    b->left = n;
     c->n->claimed += n;
-    target *cache = arena_calloc(a, (size_t)(n > 0 ? n : 1), sizeof *cache);
-    int ncache = 0, outstanding = 0;
+    target *cache = arena_calloc(b->a, (size_t)n, sizeof *cache);
+    int ncache = 0;
     job *failed = NULL;
     for (int i = 0; i < n; i++) {
         if (!PQgetisnull(res, i, K_PREV)) {
@@ -586,35 +604,29 @@ static sl_err one_batch(ctx *c, int *claimed, sl_errbuf *eb)
             log_warn("notify: message %s: taking over the claim of %s, which stopped",
                      PQgetvalue(res, i, K_ID), PQgetvalue(res, i, K_PREV));
         }
-        job *j = make_job(c, res, i, target_of(a, res, i, cache, &ncache));
+        job *j = make_job(c, res, i, target_of(b->a, res, i, cache, &ncache));
+        j->b = b;
         if (j->problem) {
             j->next = failed;
             failed = j;
-        } else {
-            if (!c->started) {
-                pool_start(&c->pool, &c->env,
-                           c->set.concurrency < c->batch ? c->set.concurrency : c->batch);
-                c->started = 1;
-            }
-            pool_submit(&c->pool, j);
-            outstanding++;
+            continue;
         }
+        if (!c->started) {
+            pool_start(&c->pool, &c->env, c->set.concurrency);
+            c->started = 1;
+        }
+        pool_submit(&c->pool, j);
+        (*sent)++;
     }
-    if (failed)
-        e = record(c, failed, eb);
-    /* Every sent job is collected, even after a recording error, so no
-     * thread is left holding one. */
-    while (outstanding > 0) {
-        job *done = pool_collect(&c->pool);
-        for (job *j = done; j; j = j->next)
-            outstanding--;
-        if (!e)
-            e = record(c, done, eb);
-        else
-            record(c, done, NULL);
-    }
-    arena_free(a);
-    return e;
+    return failed ? record(c, failed, eb) : SL_OK;
+}
+
+/* 1 when no more batches may be claimed (a stop, the time or batch limit). */
+static int limited(ctx *c, int batches, double t0)
+{
+    return (c->o->stop && c->o->stop()) ||
+           (c->o->max_seconds > 0 && mono_now() - t0 >= c->o->max_seconds) ||
+           (c->o->max_batches > 0 && batches >= c->o->max_batches);
 }
 
 /* Seconds until the next queued message is visible; -1 when none is
@@ -661,24 +673,36 @@ sl_err outbox_run(db *d, const char *base_url, const outbox_opts *o, outbox_coun
     c.batch = c.o->batch > 0 ? c.o->batch : c.set.batch_size;
     c.visibility = outbox_visibility(&c.set, c.batch);
 
+    /* The next batch is claimed as soon as fewer jobs than threads are
+     * left, so the threads never wait for a claim; every job sent is
+     * collected and recorded before returning, even after an error. */
     double t0 = mono_now();
     sl_err e = SL_OK;
-    for (int batches = 0;;) {
-        if (c.o->stop && c.o->stop())
-            break;
-        if (c.o->max_seconds > 0 && mono_now() - t0 >= c.o->max_seconds)
-            break;
-        int claimed = 0;
-        e = one_batch(&c, &claimed, eb);
-        if (e)
-            break;
-        if (claimed > 0) {
-            if (c.o->max_batches > 0 && ++batches >= c.o->max_batches)
-                break;
+    int outstanding = 0, batches = 0, exhausted = 0;
+    for (;;) {
+        int limit = limited(&c, batches, t0);
+        if (!e && !limit && !exhausted && outstanding < c.set.concurrency) {
+            int claimed = 0, sent = 0;
+            e = claim_batch(&c, &claimed, &sent, eb);
+            outstanding += sent;
+            if (!e && claimed > 0)
+                batches++;
+            else if (!e)
+                exhausted = 1;
             continue;
         }
-        if (!c.o->drain)
+        if (outstanding > 0) {
+            job *done = pool_collect(&c.pool);
+            for (job *j = done; j; j = j->next)
+                outstanding--;
+            sl_err re = record(&c, done, e ? NULL : eb);
+            if (!e)
+                e = re;
+            continue;
+        }
+        if (e || limit || !c.o->drain)
             break;
+        /* Draining: wait for the next queued message to be due. */
         double wait = next_visible(&c);
         if (wait < 0)
             break;
@@ -688,6 +712,7 @@ sl_err outbox_run(db *d, const char *base_url, const outbox_opts *o, outbox_coun
             wait = 0.02;
         struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
         nanosleep(&ts, NULL);
+        exhausted = 0;
     }
     if (c.started)
         pool_stop(&c.pool);

@@ -8,7 +8,8 @@
  * of a deliverer that stops (kill -9, a lost host) are taken again once
  * its claim times out; the attempt it lost is recorded then ("lost").
  * Messages are rendered and sent (app/sync/notify.h) by a few threads at
- * once; each result is recorded as soon as it arrives, with its attempt
+ * once (the next batch is claimed as soon as fewer jobs than threads are
+ * left); each result is recorded as soon as it arrives, with its attempt
  * row, in one statement per handful of results:
  *   2xx                          delivered
  *   410                          dead, and the target is disabled (audited)
@@ -44,8 +45,9 @@ typedef struct {
 void outbox_settings_load(db *d, outbox_settings *s);
 
 /* The visibility timeout a claim of batch messages uses: the setting, but
- * never less than the batch can take with every attempt timing out
- * (ceil(batch / concurrency) * (timeout + 2) + 10 seconds). */
+ * never less than the batch can take with every attempt timing out behind
+ * the jobs claimed before it ((ceil(batch / concurrency) + 1) *
+ * (timeout + 1) + 5 seconds). */
 int outbox_visibility(const outbox_settings *s, int batch);
 
 /* Seconds to wait after failed attempt number attempt (1 for the first):

@@ -116,13 +116,13 @@ START_TEST(test_visibility)
 {
     outbox_settings s = {.visibility_timeout_seconds = 300, .concurrency = 8,
                          .timeout_seconds = 10};
-    ck_assert_int_eq(outbox_visibility(&s, 100), 300);   /* 13 * 12 + 10 = 166 < 300 */
-    ck_assert_int_eq(outbox_visibility(&s, 1000), 1510); /* 125 * 12 + 10 */
+    ck_assert_int_eq(outbox_visibility(&s, 100), 300);   /* (13 + 1) * 11 + 5 = 159 < 300 */
+    ck_assert_int_eq(outbox_visibility(&s, 1000), 1391); /* (125 + 1) * 11 + 5 */
     s.visibility_timeout_seconds = 10;
-    ck_assert_int_eq(outbox_visibility(&s, 8), 22);      /* one round: 12 + 10 */
-    ck_assert_int_eq(outbox_visibility(&s, 9), 34);      /* two rounds */
+    ck_assert_int_eq(outbox_visibility(&s, 8), 27);      /* two rounds: 2 * 11 + 5 */
+    ck_assert_int_eq(outbox_visibility(&s, 9), 38);      /* three */
     s.concurrency = 0;                                    /* treated as 1 */
-    ck_assert_int_eq(outbox_visibility(&s, 2), 34);
+    ck_assert_int_eq(outbox_visibility(&s, 2), 38);
 }
 END_TEST
 
