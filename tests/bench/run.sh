@@ -563,6 +563,10 @@ report() {
 step "results"
 mkdir -p "$(dirname "$OUT")"
 report > "$OUT"
+# Notification delivery measures itself on its own stack and adds its section.
+step "(g) notification deliveries (tests/bench/notify.sh)"
+BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/notify.sh" --append \
+    || say "bench: tests/bench/notify.sh failed; its section is missing" >&2
 cat "$OUT"
 say ""
 say "bench: wrote $OUT"
