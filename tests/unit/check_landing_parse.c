@@ -152,6 +152,13 @@ START_TEST(test_csv_ragged_malformed)
     ck_assert_int_eq(r.n, 2);
     ck_assert_str_eq(r.text[1], "1|2");
     ck_assert_str_eq(r.error[1], "");
+    /* a lone CR ends a record on the same line; CRLF and LF count lines */
+    ck_assert_int_eq(parse_csv("a\rb\nc\r\nd", 9, ',', '"', 0, &r), SL_OK);
+    ck_assert_int_eq(r.n, 4);
+    ck_assert_int_eq(r.line[1], 1);
+    ck_assert_int_eq(r.line[2], 2);
+    ck_assert_int_eq(r.line[3], 3);
+    ck_assert_str_eq(r.text[3], "d");
     /* a stray quote inside an unquoted field is kept (not strict) */
     ck_assert_int_eq(parse_csv("ab\"c,d\n", 7, ',', '"', 0, &r), SL_OK);
     ck_assert_str_eq(r.text[0], "ab\"c|d");
