@@ -417,7 +417,7 @@ static sl_err record(ctx *c, job *list, sl_errbuf *eb)
                       j->target_id, j->res.status, j->res.latency_ms);
         } else if (strcmp(j->outcome, "retry") == 0) {
             c->n->retried++;
-            log_info("notify: message %s to target %s: attempt %d failed (%s); next in %.0f s",
+            log_debug("notify: message %s to target %s: attempt %d failed (%s); next in %.0f s",
                      j->id, j->target_id, j->attempt, j->error, j->delay);
         } else {
             c->n->dead++;
