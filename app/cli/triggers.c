@@ -36,6 +36,7 @@
 #include "cli.h"
 #include "jsonx.h"
 #include "log.h"
+#include "settings.h"
 #include "sync/trigger.h"
 
 #define EVENT_TYPES "('run.succeeded', 'landing.file_uploaded')"
@@ -229,6 +230,10 @@ void triggers_tick(db *d)
 {
     triggers_stats st;
     sl_errbuf eb = {0};
+    if (!settings_feature(d, "pipeline_triggers")) {
+        log_debug("triggers: turned off (features.pipeline_triggers)");
+        return;
+    }
     if (triggers_process(d, TRIGGERS_TICK_BATCHES, &st, &eb) != SL_OK) {
         log_error("triggers: could not read the event stream: %s", eb.msg);
         return;
@@ -253,8 +258,9 @@ static int usage(FILE *out)
             "pipeline (trigger 'dependency'), each landing.file_uploaded event those\n"
             "with a landing_zone_upload trigger on that zone (trigger 'landing'),\n"
             "unless a trigger fired less than its cooldown_seconds ago. Prints what it\n"
-            "did and the consumer's lag. Safe beside running ticks: one process\n"
-            "consumes at a time, and each event fires its triggers once.\n\n"
+            "did. Safe beside running ticks: one process consumes at a time, and each\n"
+            "event fires its triggers once. Nothing happens while the pipeline_triggers\n"
+            "feature is off (events wait for it to come back on).\n\n"
             "  --help   this text\n");
     return out == stdout ? 0 : 2;
 }
@@ -272,6 +278,11 @@ int cmd_triggers(int argc, char **argv, const sl_config *cfg)
     if (!d) {
         fprintf(stderr, "sluice triggers: control database unavailable: %s\n", eb.msg);
         return 1;
+    }
+    if (!settings_feature(d, "pipeline_triggers")) {
+        db_close(d);
+        printf("triggers: turned off (the pipeline_triggers feature); nothing done\n");
+        return 0;
     }
     triggers_stats st;
     sl_err e = triggers_process(d, 1000000, &st, &eb);

@@ -68,7 +68,8 @@ json_t *trg_page_json(request *r, PGresult *res, int i);
 
 /* ctx.triggers = {items (first TRIGGERS_PAGE), has_items, more} for the
  * pipeline page's partial triggers/card. Failures are logged; ctx is left
- * without it. */
+ * without it (and the card away), as it is while the pipeline_triggers
+ * feature is off. */
 void trg_put_pipeline(request *r, json_t *ctx, const char *pipeline_id);
 
 /* Pipelines a pipeline_success trigger of self may watch (every other

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "features.h"
 #include "jsonx.h"
 #include "keyring.h"
 #include "log.h"
@@ -290,6 +291,8 @@ json_t *trg_page_json(request *r, PGresult *res, int i)
 
 void trg_put_pipeline(request *r, json_t *ctx, const char *pipeline_id)
 {
+    if (!feature_enabled(r, "pipeline_triggers"))
+        return;
     sl_errbuf eb = {0};
     PGresult *res;
     if (trg_list(r, pipeline_id, NULL, NULL, TRIGGERS_PAGE, &res, &eb) != SL_OK) {

@@ -773,6 +773,30 @@ assert_eq "then GET -> 404" 404 "$H_STATUS"
 api DELETE "/api/v1/triggers/$T_DEL" "$ED_TOKEN"
 assert_eq "and DELETE again -> 404" 404 "$H_STATUS"
 
+# --- the pipeline_triggers feature flag ------------------------------------------------------
+
+h_psql "UPDATE sluice.settings SET value = value || '{\"pipeline_triggers\": false}'
+        WHERE key = 'features'" > /dev/null
+cool_off "$T_DEP"
+EV_OFF=$(event "$UP")
+fire
+assert_contains "turned off, the consumer does nothing" "$(cat "$TRIG_OUT")" "turned off"
+assert_eq "nothing queued, the event left waiting" "0|t" \
+    "$(h_psql "SELECT count(*) FROM sluice_runs.runs WHERE options->>'event_id' = '$EV_OFF'")|$(
+       h_psql "SELECT $(offset) < $EV_OFF")"
+good "$T_HOOK" msg-off
+assert_eq "webhooks answer 404 while triggers are off" 404 "$H_STATUS"
+api GET "/api/v1/triggers/$T_DEP" "$V_TOKEN"
+assert_eq "so does the triggers API" 404 "$H_STATUS"
+page "$JE" "/pipelines/$DEP"
+assert_lacks "and the pipeline page has no Triggers card" "$H_BODY" 'id="triggers-heading"'
+h_psql "UPDATE sluice.settings SET value = value || '{\"pipeline_triggers\": true}'
+        WHERE key = 'features'" > /dev/null
+fire
+assert_eq "back on, the waiting event fires" 1 \
+    "$(h_psql "SELECT count(*) FROM sluice_runs.runs WHERE options->>'event_id' = '$EV_OFF'
+               AND trigger = 'dependency'")"
+
 # --- pages -----------------------------------------------------------------------------------
 
 page "$JE" "/pipelines/$DEP"
