@@ -15,6 +15,8 @@
 #       and flat (the bigger table costs no more memory)
 #   (f) GET /healthz through nginx and the pool, against nginx serving a
 #       static file, requests per second with concurrent keep-alive clients
+#   (h) MariaDB -> PostgreSQL full sync vs a mariadb | psql pipe
+#       (tests/bench/mysql.sh, its own servers and section)
 # Every timed step runs REPS times ((a) and (b) interleaved); the table shows
 # the median and the minimum. The source table is like a real orders table:
 # 10 columns (bigint key, two integers, text, numeric(12,2), jsonb, two
@@ -567,6 +569,10 @@ report > "$OUT"
 step "(g) notification deliveries (tests/bench/notify.sh)"
 BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/notify.sh" --append \
     || say "bench: tests/bench/notify.sh failed; its section is missing" >&2
+# MariaDB -> PostgreSQL measures itself on its own servers and adds its section.
+step "(h) MariaDB -> PostgreSQL (tests/bench/mysql.sh)"
+BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/mysql.sh" \
+    || say "bench: tests/bench/mysql.sh failed; its section is missing" >&2
 cat "$OUT"
 say ""
 say "bench: wrote $OUT"
