@@ -6,7 +6,7 @@
 #     and month widths; --dry-run changes nothing; a second run is a no-op;
 #   - rows sitting in the default partition for a range being made (and for
 #     a past range) move into it in batches and the attach succeeds, with
-#     every row, index and no leftover CHECK;
+#     every row, index and no leftover CHECK; keys many rows share;
 #   - a row inserted far in the future lands in the default partition and
 #     moves out when its partition is premade, later;
 #   - retention drops only whole old partitions: not one that reaches past
@@ -194,6 +194,17 @@ assert_eq "recorded" "created 2 partitions, moved 25,007 rows out of the default
     "$(result_of public.t_day)"
 assert_eq "the key's uniqueness still holds across the table" 0 \
     "$(ctl "SELECT count(*) FROM (SELECT id FROM public.t_day GROUP BY id HAVING count(*) > 1) d")"
+
+# Keys need not be unique: batches step past a key that many rows share.
+ctl "CREATE TABLE public.t_dup (id bigint NOT NULL, v text) PARTITION BY RANGE (id);
+     CREATE TABLE public.t_dup_default PARTITION OF public.t_dup DEFAULT;
+     CREATE INDEX t_dup_id_idx ON public.t_dup (id);
+     INSERT INTO public.t_dup SELECT sluice.partition_id_for_ts('2026-03-04 01:00Z') + g / 5, 'd'
+     FROM generate_series(0, 49) g" > /dev/null
+MOVED=$(ctl "SELECT rows_moved FROM sluice.ensure_partition('public.t_dup', '2026-03-04Z',
+             '2026-03-05Z', 't_dup_0304', 3)")
+assert_eq "keys shared by 5 rows each: all 50 move in batches of 3" "50|50|0" \
+    "$MOVED|$(ctl "SELECT count(*) FROM public.t_dup_0304")|$(in_default t_dup)"
 
 # --- a row far in the future ------------------------------------------------------------
 
