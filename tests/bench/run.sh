@@ -573,6 +573,10 @@ BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/notify.sh" --append \
 step "(h) MariaDB -> PostgreSQL (tests/bench/mysql.sh)"
 BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/mysql.sh" \
     || say "bench: tests/bench/mysql.sh failed; its section is missing" >&2
+# Partition maintenance (and pg_partman when installed) on its own cluster.
+step "(i) partition maintenance (tests/bench/partitions.sh)"
+BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/partitions.sh" \
+    || say "bench: tests/bench/partitions.sh failed; its section is missing" >&2
 cat "$OUT"
 say ""
 say "bench: wrote $OUT"
