@@ -400,6 +400,20 @@ static sl_err check_db(request *r, const char *pipeline_id, const char *except, 
     return e;
 }
 
+/* After a failed write: a unique key (the same upstream or zone twice,
+ * written by a request racing this one) is the field's error, SL_EINVAL. */
+static sl_err unique_error(request *r, sl_err e, const char *type, const char *prefix,
+                           json_t *errors)
+{
+    if (e != SL_EDB || strcmp(db_sqlstate(r->db), "23505") != 0)
+        return e;
+    int success = strcmp(type, "pipeline_success") == 0;
+    page_field_error(errors, key(r, prefix, success ? "upstream_pipeline_id" : "zone_name"),
+                     success ? "This pipeline already has a trigger on that upstream."
+                             : "This pipeline already has a trigger on that zone.");
+    return SL_EINVAL;
+}
+
 sl_err trg_create(request *r, const char *pipeline_id, const trg_input *in, const char *prefix,
                   json_t *errors, const char **id, const char **secret, sl_errbuf *eb)
 {
@@ -437,6 +451,7 @@ sl_err trg_create(request *r, const char *pipeline_id, const trg_input *in, cons
                                       arena_printf(r->a, "%lld", cooldown),
                                       in->enabled == 0 ? "f" : "t", r->user_id, r->user_email});
     if (e) {
+        e = unique_error(r, e, in->type, prefix, errors);
         db_rollback(r->db);
         *secret = NULL;
         return e;
@@ -510,6 +525,7 @@ sl_err trg_update(request *r, const char *id, const trg_input *in, const char *p
                                               in->cooldown >= 0 ? in->cooldown : cooldown),
                                  (in->enabled >= 0 ? in->enabled : enabled) ? "t" : "f"});
     if (e) {
+        e = unique_error(r, e, type, prefix, errors);
         json_decref(changes);
         db_rollback(r->db);
         return e;

@@ -548,6 +548,21 @@ assert_eq "zone names match whatever their case" 2 "$(runs_of "$LAND" landing)"
 api POST "/api/v1/pipelines/$LAND/triggers" "$ED_TOKEN" \
     -d '{"type":"landing_zone_upload","config":{"zone_name":"Uploads"}}'
 assert_eq "the same zone in other case -> 422" 422 "$H_STATUS"
+# Five requests racing to add the same zone: one 201, four 422 (never a 500).
+PIDS=()
+for i in 1 2 3 4 5; do
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $ED_TOKEN" \
+        -H 'Content-Type: application/json' \
+        -d '{"type":"landing_zone_upload","config":{"zone_name":"race"}}' \
+        "$H_URL/api/v1/pipelines/$LAND/triggers" > "$H_TMP/race.$i" &
+    PIDS+=($!)
+done
+for p in "${PIDS[@]}"; do wait "$p" || true; done
+assert_eq "racing creates of one zone: one 201, four 422" "201 422 422 422 422" \
+    "$(cat "$H_TMP"/race.* | sort | tr '\n' ' ' | sed 's/ $//')"
+api DELETE "/api/v1/triggers/$(h_psql "SELECT id FROM sluice.pipeline_triggers
+                                       WHERE config->>'zone_name' = 'race'")" "$ED_TOKEN"
+assert_eq "the raced trigger deleted" 204 "$H_STATUS"
 
 # --- webhooks ------------------------------------------------------------------------------
 
