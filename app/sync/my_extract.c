@@ -169,11 +169,9 @@ static void my_end(void *h)
 static sl_err my_snapshot(void *h, sl_errbuf *eb)
 {
     my_src *s = h;
-    sl_err e = SL_OK;
-    if (!s->m)
-        e = connect_src(s, "source", eb);
-    my_end(s);
-    if (e == SL_OK && s->m)
+    my_end(s); /* may find the connection lost, and forget it */
+    sl_err e = s->m ? SL_OK : connect_src(s, "source", eb);
+    if (e == SL_OK)
         e = run(s, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", eb);
     s->in_tx = e == SL_OK;
     return e;

@@ -69,7 +69,15 @@
  *   0: exact); and NULLs, in this run's rows, of columns the source
  *   declares NOT NULL.
  * Cancels stop at the next chunk boundary: committed chunks and their
- *   checkpoint stay; an unfinished full refresh leaves the old table. */
+ *   checkpoint stay; an unfinished full refresh leaves the old table.
+ * Other sources. MySQL and MariaDB sources (source.h, my_extract.c) go
+ *   through the same algorithm and rules: one consistent snapshot per
+ *   table, rows turned into COPY text on the way (types mapped as the
+ *   README's table says), the checkpoint as that text and read back at full
+ *   precision. A value PostgreSQL cannot hold (a zero date) becomes NULL
+ *   and is logged as a warning with the row's key; a destination NOT NULL
+ *   makes that row a dead letter. Rows whose watermark is a zero date are
+ *   read on every run, like NULL ones. */
 #ifndef SL_SYNC_H
 #define SL_SYNC_H
 

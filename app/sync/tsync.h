@@ -2,7 +2,8 @@
  * source said about the table, how it is loaded, and the destination names
  * (already quoted for SQL text).
  *
- * sync.c fills it table by table (pg_extract.c describes the source,
+ * sync.c fills it table by table (the source describes the table through
+ * source.h: src_pg.c / pg_extract.c for PostgreSQL, my_extract.c for MySQL;
  * pg_dest.c names and prepares the destination); pg_load.c reads it. It
  * lives in the run's table arena. */
 #ifndef SL_TSYNC_H
@@ -13,8 +14,10 @@
 
 typedef struct {
     const char *name;
-    const char *src_type;    /* format_type() at the source */
-    const char *dest_type;   /* at the destination: enums text, domains their base type */
+    const char *src_type;    /* the source's own type text: format_type(), or MySQL's
+                              * COLUMN_TYPE */
+    const char *dest_type;   /* at the destination, as format_type() prints it: enums
+                              * text, domains their base type, MySQL types mapped */
     int notnull;             /* NOT NULL at the source */
     int pk;                  /* 1-based position in the primary key, 0 if not in it */
     enum ct_kind kind;       /* how raw mode writes it in JSON */
@@ -32,8 +35,8 @@ typedef struct {
     long long run_id;
     char run_id_text[24];
 
-    /* the source table (pg_extract.c) */
-    const char *q_source;    /* "schema"."table" */
+    /* the source table (the source's describe) */
+    const char *q_source;    /* "schema"."table", or `db`.`table` for MySQL */
     int ncols;
     ts_column *cols;
     int npk;
