@@ -30,6 +30,7 @@
 static const char *const cat_names[REAP_NCATS] = {
     "sessions", "login_attempts", "webhook_receipts", "run_logs", "quality",
     "events",   "audit",          "pipelines",        "runs",     "landing_files",
+    "messages",
 };
 
 /* The cumulative counter of each category in sluice.reaper_status. */
@@ -37,6 +38,7 @@ static const char *const cat_columns[REAP_NCATS] = {
     "sessions_pruned", "login_attempts_pruned", "webhook_receipts_pruned", "run_logs_pruned",
     "quality_pruned",  "events_pruned",         "audit_pruned",            "pipelines_purged",
     "runs_pruned",     "landing_files_cleaned",
+    "messages_pruned",
 };
 
 const char *reaper_category_name(reap_category c)
@@ -472,11 +474,30 @@ static sl_err reap_landing_files(reap *r, sl_errbuf *eb)
 }
 #undef LF_DUE
 
+/* Delivered outbox messages (sql/009_outbox.sql) past their age. */
+static sl_err reap_messages(reap *r, sl_errbuf *eb)
+{
+    long long days = setting(r, "messages_max_age_days");
+    const char *t = NULL;
+    sl_err e = days > 0 ? row_target(r, "sluice_events.messages", &t, eb) : SL_OK;
+    if (e || !t)
+        return e;
+#define MSG_OLD "status = 'delivered' AND " OLDER("delivered_at", "$1")
+    return apply(r, REAP_MESSAGES,
+                 "WITH d AS (DELETE FROM sluice_events.messages WHERE id IN (SELECT id FROM"
+                 " sluice_events.messages WHERE " MSG_OLD " ORDER BY id LIMIT $2::int)"
+                 " RETURNING 1) SELECT count(*) FROM d",
+                 "SELECT count(*) FROM sluice_events.messages WHERE " MSG_OLD, 1,
+                 (const char *[]){num(r, days)}, eb);
+#undef MSG_OLD
+}
+
 typedef sl_err (*reap_fn)(reap *r, sl_errbuf *eb);
 
 static const reap_fn steps[REAP_NCATS] = {
     reap_sessions, reap_login_attempts, reap_webhook_receipts, reap_run_logs, reap_quality,
     reap_events,   reap_audit,          reap_pipelines,        reap_runs,     reap_landing_files,
+    reap_messages,
 };
 
 /* --- the run -------------------------------------------------------------------------- */

@@ -39,6 +39,9 @@
  *                     their bytes under <var>/landing/<zone>/ are deleted
  *                     and the row stays, as 'purged' (a purge is counted
  *                     once; nothing happens without opts.var_dir)
+ *   messages          delivered notification messages (the outbox) older
+ *                     than [messages_max_age_days]; dead letters stay until
+ *                     a person retries or discards them
  * Per-pipeline overrides (sluice.pipelines.retention): runs_max_per_pipeline,
  * runs_max_age_days, quality_log_max_per_table.
  * Counts are rows deleted directly; rows that go with them (a run's stats,
@@ -64,6 +67,7 @@ typedef enum {
     REAP_PIPELINES,
     REAP_RUNS,
     REAP_LANDING_FILES,
+    REAP_MESSAGES,
     REAP_NCATS
 } reap_category;
 

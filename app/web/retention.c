@@ -35,6 +35,7 @@ static const struct {
     {"pipelines", "Deleted pipelines purged"},
     {"runs", "Runs"},
     {"landing_files", "Processed landing files"},
+    {"messages", "Delivered notifications"},
 };
 
 static long long num_of(const json_t *o, const char *key)

@@ -235,6 +235,15 @@ F_NEW=$(lfile "$Z1" loaded "interval '2 days'" yes)
 F_WAIT=$(lfile "$Z1" uploaded "interval '10 days'" yes)
 F_GONE=$(lfile "$Z1" purged "interval '10 days'" no)
 F_KEEP=$(lfile "$Z2" loaded "interval '10 days'" yes)
+# Outbox messages: 3 delivered 20 days ago go; one delivered 2 days ago and
+# a dead letter of 20 days ago stay.
+q "INSERT INTO sluice_events.messages (target_id, event_id, event_type, status, delivered_at,
+       dead_at)
+   SELECT gen_random_uuid(), i, 'run.failed', s, CASE WHEN s = 'delivered' THEN now() - a END,
+          CASE WHEN s = 'dead' THEN now() - a END
+   FROM (VALUES (1, 'delivered', interval '20 days'), (2, 'delivered', interval '20 days'),
+                (3, 'delivered', interval '20 days'), (4, 'delivered', interval '2 days'),
+                (5, 'dead', interval '20 days')) v (i, s, a)" > /dev/null
 lstatus() { q "SELECT status || ' ' || coalesce(stored_name, '-') FROM sluice.landing_files
                WHERE id = $1"; }
 
@@ -307,20 +316,21 @@ snapshot() {
               (SELECT count(*) FROM sluice.login_attempts WHERE email = 'x@example.com') || ' ' ||
               (SELECT count(*) FROM sluice.webhook_receipts) || ' ' ||
               (SELECT count(*) FROM sluice.pipelines) || ' ' ||
-              (SELECT count(*) FROM sluice.landing_files WHERE status = 'purged')"
+              (SELECT count(*) FROM sluice.landing_files WHERE status = 'purged') || ' ' ||
+              (SELECT count(*) FROM sluice_events.messages)"
 }
 BEFORE=$(snapshot)
 EXPECT='{"sessions":3,"login_attempts":4,"webhook_receipts":3,"run_logs":6,"quality":7,'
-EXPECT+='"events":4,"audit":5,"pipelines":1,"runs":20,"landing_files":2}'
+EXPECT+='"events":4,"audit":5,"pipelines":1,"runs":20,"landing_files":2,"messages":3}'
 reap_json --dry-run
 assert_eq "dry run: counts per category" "$EXPECT" "$(rget counts)"
 assert_eq "dry run says so" true "$(rget dry_run)"
-assert_eq "dry run total" 55 "$(rget total)"
+assert_eq "dry run total" 58 "$(rget total)"
 assert_eq "dry run deleted nothing" "$BEFORE" "$(snapshot)"
 assert_eq "dry run leaves the status alone" "" \
     "$(q "SELECT last_run_at FROM sluice.reaper_status")"
 assert_contains "plain output names what would go" "$(sluice_cli reap --dry-run)" \
-    "55 would be deleted"
+    "58 would be deleted"
 
 # --- the real run: exactly the same, in batches of 10 -------------------------------------
 
@@ -391,6 +401,9 @@ assert_eq "landing: a zone without auto purge keeps its files" "loaded $F_KEEP" 
 assert_eq "landing: purged_at set" 1 \
     "$(q "SELECT count(*) FROM sluice.landing_files WHERE id = $F_OLD AND purged_at IS NOT NULL")"
 : "$F_GONE"
+assert_eq "messages: the recent delivery and the dead letter remain" "delivered 4,dead 5" \
+    "$(q "SELECT string_agg(status || ' ' || event_id, ',' ORDER BY event_id)
+          FROM sluice_events.messages")"
 page "$JA" /tokens
 assert_eq "the admin's own session survived" 200 "$H_STATUS"
 q "DELETE FROM sluice.sources WHERE id = '$SRC3';
@@ -401,15 +414,16 @@ assert_eq "p3's source and destination can be deleted now" 0 \
 
 # --- the status -----------------------------------------------------------------------------
 
-assert_eq "reaper_status counters" "20 6 7 4 5 3 1 4 3 2 1" \
+assert_eq "reaper_status counters" "20 6 7 4 5 3 1 4 3 2 3 1" \
     "$(q "SELECT concat_ws(' ', runs_pruned, run_logs_pruned, quality_pruned, events_pruned,
           audit_pruned, sessions_pruned, pipelines_purged, login_attempts_pruned,
-          webhook_receipts_pruned, landing_files_cleaned, runs) FROM sluice.reaper_status")"
+          webhook_receipts_pruned, landing_files_cleaned, messages_pruned, runs)
+          FROM sluice.reaper_status")"
 assert_eq "last run recorded, complete, no error" "t t t" \
     "$(q "SELECT concat_ws(' ', last_run_at > now() - interval '1 minute', last_complete,
           last_error IS NULL) FROM sluice.reaper_status")"
 assert_eq "last counts stored" 20 "$(q "SELECT last_counts ->> 'runs' FROM sluice.reaper_status")"
-assert_eq "a retention.completed event" 55 \
+assert_eq "a retention.completed event" 58 \
     "$(q "SELECT data ->> 'total' FROM sluice_events.events WHERE type = 'retention.completed'")"
 
 reap_json
@@ -543,6 +557,7 @@ retention_form() {
         retention.audit_log_max_age_days=90 retention.pipelines_purge_after_days=30 \
         scheduler.stuck_run_timeout_seconds="$2" retention.landing_files_max_age_days=30 \
         retention.events_max_age_days=14 retention.login_attempts_max_age_days=1 \
+        retention.messages_max_age_days=14 \
         retention.reaper_interval_minutes=60 retention.reaper_batch_size=10 \
         retention.reaper_time_budget_seconds=60
 }
