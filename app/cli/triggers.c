@@ -41,13 +41,17 @@
 
 #define EVENT_TYPES "('run.succeeded', 'landing.file_uploaded')"
 
-/* The first id that may still be in flight: below it, every event is
- * committed and visible. */
+/* The first id that may still be in flight (below it, every event is
+ * committed and visible), and the pid and age (s) of the oldest open
+ * transaction that sets it (NULL when none). */
 #define HORIZON_SQL                                                                          \
-    "SELECT sluice.partition_id_for_ts(least(now(), min(a.xact_start)))"                     \
+    "SELECT sluice.partition_id_for_ts(least(now(), o.xact_start)), o.pid,"                  \
+    " extract(epoch FROM now() - o.xact_start)::bigint"                                      \
+    " FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT a.pid, a.xact_start"                     \
     " FROM pg_stat_activity a WHERE a.datname = current_database()"                          \
     " AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'"                   \
-    " AND (a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL)"
+    " AND (a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL)"                         \
+    " AND a.xact_start IS NOT NULL ORDER BY a.xact_start LIMIT 1) o ON true"
 
 /* Up to TRIGGERS_BATCH relevant events after $1 below $2: how many, the
  * last id. */
@@ -148,9 +152,15 @@ static int one_batch(db *d, arena *a, triggers_stats *st, int *more, sl_errbuf *
         db_rollback(d);
         return got;
     }
-    char *horizon = NULL, *offs = arena_printf(a, "%lld", off), *hi = offs;
+    const char *horizon = NULL;
+    char *offs = arena_printf(a, "%lld", off), *hi = offs;
     PGresult *res;
-    sl_err e = db_query_value(d, a, eb, &horizon, HORIZON_SQL, 0, NULL);
+    sl_err e = db_query(d, a, eb, &res, HORIZON_SQL, 0, NULL);
+    if (!e) {
+        horizon = PQgetvalue(res, 0, 0);
+        st->oldest_pid = PQgetisnull(res, 0, 1) ? 0 : strtol(PQgetvalue(res, 0, 1), NULL, 10);
+        st->oldest_age = PQgetisnull(res, 0, 2) ? 0 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    }
     if (!e)
         e = db_query(d, a, eb, &res, BATCH_SQL, 3,
                      (const char *[]){offs, horizon, arena_printf(a, "%d", TRIGGERS_BATCH)});
@@ -238,6 +248,10 @@ void triggers_tick(db *d)
         log_error("triggers: could not read the event stream: %s", eb.msg);
         return;
     }
+    if (st.held_back > 0 && st.oldest_age >= TRIGGERS_STALL_WARN)
+        log_warn("triggers: %lld newer event(s) wait for the transaction of pid %ld, open for"
+                 " %lld s (an event it wrote would come before them)",
+                 st.held_back, st.oldest_pid, st.oldest_age);
     if (st.busy)
         log_debug("triggers: another process is firing triggers");
     else if (st.fired || st.suppressed || st.paused)
@@ -296,7 +310,11 @@ int cmd_triggers(int argc, char **argv, const sl_config *cfg)
         return 0;
     }
     printf("triggers: %lld event(s), %d run(s) queued, %d suppressed by cooldowns,"
-           " %d for paused pipelines; offset %lld, %lld newer event(s) held back\n",
+           " %d for paused pipelines; offset %lld, %lld newer event(s) held back",
            st.events, st.fired, st.suppressed, st.paused, st.offset, st.held_back);
+    if (st.held_back > 0 && st.oldest_pid)
+        printf(" (waiting for the transaction of pid %ld, open %lld s)", st.oldest_pid,
+               st.oldest_age);
+    printf("\n");
     return 0;
 }

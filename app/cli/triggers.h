@@ -11,6 +11,8 @@
 #define TRIGGERS_BATCH 500            /* relevant events per transaction */
 #define TRIGGERS_TICK_BATCHES 20      /* batches one tick pass reads at most */
 #define TRIGGERS_RECEIPT_KEEP "10 minutes" /* webhook receipts: twice the replay window */
+#define TRIGGERS_STALL_WARN 60        /* warn when an open transaction holds events back
+                                         this many seconds */
 
 typedef struct {
     int busy;              /* another process holds the consumer: nothing was done */
@@ -22,6 +24,8 @@ typedef struct {
     long long offset;      /* the consumer's offset afterwards */
     long long held_back;   /* events newer than the offset left for later because
                               a transaction older than them was still open */
+    long oldest_pid;       /* that transaction's backend (0: none) */
+    long long oldest_age;  /* and how long it has been open, seconds */
 } triggers_stats;
 
 /* Read the event stream after the 'triggers' offset, in id order, up to

@@ -495,7 +495,7 @@ assert_eq "the newer committed event waits for the older open one" 3 \
     "$(runs_of "$LATE" dependency)"
 assert_eq "the offset stays below it" t "$(h_psql "SELECT $(offset) < $EV_FAST")"
 assert_contains "and the command says events are held back" "$(cat "$TRIG_OUT")" \
-    "held back"
+    "held back (waiting for the transaction of pid"
 wait "$SLOW_PID" || true
 fire
 assert_eq "once it commits, both fire" 5 "$(runs_of "$LATE" dependency)"
