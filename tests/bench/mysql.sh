@@ -194,8 +194,8 @@ SELECT_ALL="SET time_zone = '+00:00'; SELECT id, customer_id, quantity, status, 
     attributes, created_at, updated_at, paid, weight FROM $H_MY_DB.orders"
 for rep in $(seq 1 "$REPS"); do
     step "(a) mariadb --batch | sed | psql \\copy, repetition $rep/$REPS"
-    h_psql "DROP TABLE IF EXISTS public.orders; CREATE TABLE public.orders ($PG_ORDERS)" \
-        "$BASE_DST" > /dev/null
+    h_psql "SET client_min_messages = warning; DROP TABLE IF EXISTS public.orders;
+            CREATE TABLE public.orders ($PG_ORDERS)" "$BASE_DST" > /dev/null
     checkpoint
     t0=$(now)
     "${MY[@]}" --batch --quick --skip-column-names -e "$SELECT_ALL" \
@@ -277,9 +277,9 @@ NA="failed: ${SYNC_FAILED//|/\\|}"
 section() {
     echo "## MariaDB -> PostgreSQL"
     echo
-    echo "Produced by tests/bench/mysql.sh on $(date -u '+%Y-%m-%d %H:%M UTC'): MariaDB"
-    echo "$MY_VERSION into PostgreSQL $PG_VERSION (throwaway servers on this machine;"
-    echo "InnoDB buffer pool 512 MB), table \`orders\`, $ROWS rows, $TABLE_MB MB with indexes"
+    echo "Produced by tests/bench/mysql.sh on $(date -u '+%Y-%m-%d %H:%M UTC'):"
+    echo "MariaDB $MY_VERSION into PostgreSQL ${PG_VERSION%% *} (throwaway servers on this"
+    echo "machine; InnoDB buffer pool 512 MB), table \`orders\`, $ROWS rows, $TABLE_MB MB with indexes"
     echo "(built in $(fmt_s "$BUILD_S")); $REPS repetitions, median and min; load average"
     echo "$LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
     echo
