@@ -122,6 +122,8 @@ static int store(request *r, const char *id, json_t *next, int *changed, int *go
         }
     }
     json_decref(before);
+    if (!e && !*changed)
+        r->audited = 1; /* nothing changed: nothing for the audit fallback to record */
     if (!e)
         e = db_commit(r->db, &eb);
     if (e) {

@@ -103,6 +103,8 @@ static sl_err web_reap(request *r, int dry, reaper_result *res, sl_errbuf *eb)
                      .budget_seconds = budget < RETENTION_WEB_BUDGET ? (double)budget
                                                                      : RETENTION_WEB_BUDGET};
     sl_err e = reaper_run(r->db, &o, res, eb);
+    if (dry)
+        r->audited = 1; /* a dry run changes nothing: no audit row */
     if (!e && !dry) {
         json_t *d = reaper_result_json(res, 0);
         audit_write(r, "retention.run", "retention", NULL, d, NULL);

@@ -172,6 +172,8 @@ static int save(request *r, const json_t *changes, json_t *errors, int *changed)
     }
     features_forget(r);
     *changed = (int)json_object_size(diff);
+    if (!*changed)
+        r->audited = 1; /* nothing changed: nothing for the audit fallback to record */
     return 0;
 }
 

@@ -471,11 +471,13 @@ assert_eq "viewers may not run retention" 403 "$H_STATUS"
 api POST /api/v1/admin/retention/run "$A_TOKEN" -d '{"dry_run": "yes", "x": 1}'
 assert_eq "bad body -> 422" 422 "$H_STATUS"
 assert_contains "dry_run must be boolean" "$(jget errors.dry_run)" "true or false"
+NAUDIT=$(q "SELECT count(*) FROM sluice.audit_log")
 api POST /api/v1/admin/retention/run "$A_TOKEN" -d '{"dry_run": true}'
 assert_eq "dry run over the API -> 200" 200 "$H_STATUS"
 assert_eq "counts the 3 attempts" 3 "$(jget counts.login_attempts)"
 assert_eq "deletes nothing" 3 "$(attempts_of now@example.com)"
 assert_eq "a dry run is not a run" "$RUNS0" "$(q "SELECT runs FROM sluice.reaper_status")"
+assert_eq "nor audited" "$NAUDIT" "$(q "SELECT count(*) FROM sluice.audit_log")"
 api POST /api/v1/admin/retention/run "$A_TOKEN"
 assert_eq "run now over the API (no body) -> 200" 200 "$H_STATUS"
 assert_eq "deleted the 3 attempts" 3 "$(jget counts.login_attempts)"
@@ -603,6 +605,8 @@ assert_contains "flash" "$H_BODY" "Retention settings saved."
 retention_form 45 300
 page "$JA" /settings
 assert_contains "saving the same values changes nothing" "$H_BODY" "Nothing changed."
+assert_eq "and records nothing (no generic audit row either)" 0 \
+    "$(q "SELECT count(*) FROM sluice.audit_log WHERE action LIKE 'http.%'")"
 
 # The scheduler's retry rule between two fields.
 post "$JA" /settings section=scheduler scheduler.max_concurrent_runs=4 \
