@@ -217,6 +217,8 @@ static json_t *field_ctx(request *r, const setcat_field *f, const json_t *groups
             json_object_set_new(o, "min", json_integer(f->min));
             json_object_set_new(o, "max", json_integer(f->max));
             json_object_set_new(o, "step", json_string(f->type == SETCAT_INT ? "1" : "any"));
+            json_object_set_new(o, "inputmode",
+                                json_string(f->type == SETCAT_INT ? "numeric" : "decimal"));
         } else {
             json_object_set_new(o, "maxlength", json_integer(f->max));
         }
