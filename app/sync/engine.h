@@ -4,6 +4,7 @@
 #define SL_ENGINE_H
 
 #include "db.h"
+#include "sync/dest.h"
 #include "sync/pg_dest.h"
 #include "sync/pg_load.h"
 #include "sync/plconf.h"
@@ -20,7 +21,9 @@ typedef struct {
     const sync_opts *opts;
     pl_config cfg;
     src_session *src;        /* the source (source.h): PostgreSQL, MySQL or MariaDB */
-    db *dst;
+    db *dst;                 /* a PostgreSQL destination, or NULL with xops */
+    const struct dst_ops *xops; /* another destination (dest.h): MySQL, MariaDB */
+    void *xd;                /* its session */
     int chunk_rows;
     size_t chunk_bytes;
     double threshold_pct;     /* row count check */
@@ -42,6 +45,10 @@ sl_err tablesync_prepare(engine *en, arena *a, tsync *t, sl_errbuf *eb);
  * merge; those that load are marked resolved, the others get the new
  * error and retried_at. st's counters are updated. */
 sl_err dlretry_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbuf *eb);
+
+/* t's sync into a destination other than PostgreSQL (dstsync.c), after
+ * tablesync prepared t and chose its mode; st begun. */
+sl_err dstsync_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbuf *eb);
 
 /* Mirror t's checkpoint into the control database's
  * sluice_state.watermarks (informational; failures are logged only). */

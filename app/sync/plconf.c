@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "keyring.h"
+#include "sync/dest.h"
 #include "sync/source.h"
 
 static const char Q_PIPELINE[] =
@@ -52,9 +53,10 @@ static sl_err conn_from(arena *a, PGresult *r, int col, const char *side, conn_p
     p->user = val(a, r, 0, col + 4);
     p->ssl_mode = val(a, r, 0, col + 6);
     int source = strcmp(side, "source") == 0;
-    if (!p->type || (strcmp(p->type, "postgresql") != 0 && !(source && src_ops_for(p->type))))
+    if (!p->type || (strcmp(p->type, "postgresql") != 0 && !(source && src_ops_for(p->type)) &&
+                     !(!source && dst_ops_for(p->type))))
         return sl_fail(eb, SL_EUNSUPPORTED, "the %s is %s: this engine syncs PostgreSQL, MySQL "
-                                            "or MariaDB into PostgreSQL", side,
+                                            "or MariaDB into PostgreSQL, MySQL or MariaDB", side,
                        p->type ? p->type : "unknown");
     const char *sealed = val(a, r, 0, col + 5);
     if (sealed && *sealed) {

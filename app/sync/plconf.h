@@ -35,7 +35,7 @@ typedef struct {
 /* Read pipeline pipeline_id from the control database d into *out (every
  * string in a). SL_ENOTFOUND for a missing or deleted pipeline,
  * SL_EUNSUPPORTED when the source is not PostgreSQL, MySQL or MariaDB or the
- * destination not PostgreSQL,
+ * destination not PostgreSQL, MySQL or MariaDB (dest.h),
  * SL_ECRYPTO / SL_ECONFIG when a password cannot be opened (keyring),
  * SL_EDB / SL_EDBDOWN from the database; eb says which. */
 sl_err plconf_load(db *d, arena *a, const char *pipeline_id, pl_config *out, sl_errbuf *eb);

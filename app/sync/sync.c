@@ -2,8 +2,8 @@
  *
  * sync_run() reads the pipeline (plconf), opens one source and one
  * destination session for the whole run (src_open for the source, of
- * whichever type; pgx_connect for the destination: the settings that make
- * COPY text exact), makes sure of the destination's checkpoint and
+ * whichever type; pgx_connect for a PostgreSQL destination: the settings
+ * that make COPY text exact; dest.h for MySQL and MariaDB ones), makes sure of the destination's checkpoint and
  * dead letter tables, then syncs the selected tables one after another
  * (tablesync.c). A failing table does not stop the others; a cancel stops
  * the run at the next chunk boundary. The run's bookkeeping (logs,
@@ -103,6 +103,10 @@ static sl_err connect_both(engine *en, sl_errbuf *eb)
         src_close(en->src);
         en->src = NULL;
     }
+    if (en->xd && !en->xops->alive(en->xd)) {
+        en->xops->close(en->xd);
+        en->xd = NULL;
+    }
     if (en->dst && !db_conn(en->dst)) {
         db_close(en->dst);
         en->dst = NULL;
@@ -110,7 +114,9 @@ static sl_err connect_both(engine *en, sl_errbuf *eb)
     sl_err e = SL_OK;
     if (!en->src)
         e = src_open(&en->cfg.source, "source", &en->src, eb);
-    if (e == SL_OK && !en->dst) {
+    if (e == SL_OK && en->xops && !en->xd)
+        e = en->xops->open(&en->cfg.dest, &en->xd, eb);
+    if (e == SL_OK && !en->xops && !en->dst) {
         e = pgx_connect(&en->cfg.dest, "destination", &en->dst, eb);
         if (e == SL_OK)
             e = pgd_session(en->dst, eb);
@@ -122,6 +128,9 @@ static void close_both(engine *en)
 {
     src_close(en->src);
     db_close(en->dst);
+    if (en->xd)
+        en->xops->close(en->xd);
+    en->xd = NULL;
     en->src = NULL;
     en->dst = NULL;
 }
@@ -189,9 +198,11 @@ sl_err sync_run(run_ctx *rc, const sync_opts *opts, sl_errbuf *eb)
                 en.cfg.name);
         goto out;
     }
+    en.xops = dst_ops_for(en.cfg.dest.type);
     e = connect_both(&en, eb);
     if (e == SL_OK)
-        e = pgd_ensure_meta(en.dst, a, &en.cfg, eb);
+        e = en.xops ? en.xops->ensure_meta(en.xd, a, eb)
+                    : pgd_ensure_meta(en.dst, a, &en.cfg, eb);
     if (e != SL_OK)
         goto out;
     en.threshold_pct = quality_threshold(run_db(rc));

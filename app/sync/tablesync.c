@@ -456,6 +456,8 @@ static sl_err sync_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbu
                                                                           : "append";
     st->watermark_column = t->wm >= 0 ? t->cols[t->wm].name : NULL;
     run_table_begin(en->rc, st);
+    if (en->xops) /* MySQL, MariaDB: dest.h */
+        return dstsync_table(en, a, t, st, eb);
     if (en->opts->retry_dead_letters) {
         pgd_drift drift;
         sl_err e = pgd_ensure_target(en->dst, a, t, t->mode == TS_APPEND, &drift, eb);

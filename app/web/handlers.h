@@ -242,6 +242,28 @@ void h_api_messages_list(request *r);
 void h_api_message_retry(request *r);
 void h_api_message_delete(request *r);
 
+/* landing.c */
+void h_landing_list(request *r);
+void h_landing_new(request *r);
+void h_landing_create(request *r);
+void h_landing_show(request *r);
+void h_landing_update(request *r);
+void h_landing_edit(request *r);
+void h_landing_delete_form(request *r);
+void h_landing_delete(request *r);
+void h_landing_upload(request *r);
+
+/* landing_api.c */
+void h_api_landing_zones_list(request *r);
+void h_api_landing_zone_create(request *r);
+void h_api_landing_zone_get(request *r);
+void h_api_landing_zone_patch(request *r);
+void h_api_landing_zone_delete(request *r);
+void h_api_landing_files_post(request *r);
+void h_api_landing_files_list(request *r);
+void h_api_landing_file_put(request *r);
+
 /* landing_preview.c */
 void h_landing_preview(request *r);
+
 #endif

@@ -4,6 +4,7 @@
  * body limit when the default (SLUICE_WEB_MAX_BODY) does not fit. */
 #include "handlers.h"
 #include "router.h"
+#include "upload.h"
 
 static const struct route table[] = {
     {"GET", "/healthz", h_healthz, ROLE_PUBLIC, ROUTE_API, 0},
@@ -239,6 +240,31 @@ static const struct route table[] = {
      ROUTE_API, 16 * 1024},
     {"DELETE", "/api/v1/notification-messages/{id}", h_api_message_delete, ROLE_EDITOR,
      ROUTE_API, 0},
+    {"GET", "/landing", h_landing_list, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"GET", "/landing/new", h_landing_new, ROLE_EDITOR, ROUTE_PAGE, 0},
+    {"POST", "/landing", h_landing_create, ROLE_EDITOR, ROUTE_PAGE, 64 * 1024},
+    {"GET", "/landing/{id}", h_landing_show, ROLE_VIEWER, ROUTE_PAGE, 0},
+    {"POST", "/landing/{id}", h_landing_update, ROLE_EDITOR, ROUTE_PAGE, 64 * 1024},
+    {"GET", "/landing/{id}/edit", h_landing_edit, ROLE_EDITOR, ROUTE_PAGE, 0},
+    {"GET", "/landing/{id}/delete", h_landing_delete_form, ROLE_EDITOR, ROUTE_PAGE, 0},
+    {"POST", "/landing/{id}/delete", h_landing_delete, ROLE_EDITOR, ROUTE_PAGE, 16 * 1024},
+    /* Uploads stream; each zone's own max_file_bytes is enforced as they do. */
+    {"POST", "/landing/{id}/files", h_landing_upload, ROLE_EDITOR, ROUTE_PAGE, UPLOAD_ROUTE_MAX},
+    {"GET", "/api/v1/landing-zones", h_api_landing_zones_list, ROLE_VIEWER, ROUTE_API, 0},
+    {"POST", "/api/v1/landing-zones", h_api_landing_zone_create, ROLE_EDITOR, ROUTE_API,
+     64 * 1024},
+    {"GET", "/api/v1/landing-zones/{zone}", h_api_landing_zone_get, ROLE_VIEWER, ROUTE_API, 0},
+    {"PATCH", "/api/v1/landing-zones/{zone}", h_api_landing_zone_patch, ROLE_EDITOR, ROUTE_API,
+     64 * 1024},
+    {"DELETE", "/api/v1/landing-zones/{zone}", h_api_landing_zone_delete, ROLE_EDITOR,
+     ROUTE_API, 0},
+    /* POST before GET: the body limit is the first route of a path's. */
+    {"POST", "/api/v1/landing-zones/{zone}/files", h_api_landing_files_post, ROLE_EDITOR,
+     ROUTE_API, UPLOAD_ROUTE_MAX},
+    {"GET", "/api/v1/landing-zones/{zone}/files", h_api_landing_files_list, ROLE_VIEWER,
+     ROUTE_API, 0},
+    {"PUT", "/api/v1/landing-zones/{zone}/files/{filename}", h_api_landing_file_put,
+     ROLE_EDITOR, ROUTE_API, UPLOAD_ROUTE_MAX},
     {"GET", "/landing/{id}/preview", h_landing_preview, ROLE_VIEWER, ROUTE_PAGE, 0},
     /* Public: authenticated by its Standard Webhooks signature (hooks.c). */
     {"POST", "/api/v1/hooks/{id}", h_api_hook, ROLE_PUBLIC, ROUTE_API, 256 * 1024},
