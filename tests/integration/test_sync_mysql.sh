@@ -538,4 +538,29 @@ assert_eq "crash: full refresh after a killed one" "0 success" "$RC $(last_run)"
 assert_eq "crash: equal after the full refresh" "$((ROWS + 1)) $((ROWS + 1)) 0 0" \
     "$(cmp_rows "$CRASH_MY" "$CRASH_PG")"
 
+# ==== cancel: the extraction is abandoned at a chunk boundary ================================
+
+# every row changes, its watermark moves past the checkpoint
+my "UPDATE crash SET v = 'v3', updated_at = '2024-02-01' + INTERVAL (id DIV 50) SECOND"
+some_v3() { [ "$(dst "SELECT count(*) FROM analytics.crash WHERE v = 'v3'")" -gt 0 ]; }
+ctl "INSERT INTO sluice_runs.runs (pipeline_id, trigger, options)
+     VALUES ('$P_CRASH', 'manual', '{\"chunk_rows\": 2000}')" > /dev/null
+bg tick --once
+h_wait_for 30 some_v3 || true
+ctl "UPDATE sluice_runs.runs SET cancel_requested = true WHERE status = 'running'" > /dev/null
+t0=$(h_now_ms)
+h_wait_for 30 _h_dead "$BG_PID" || true
+wait "$BG_PID" 2> /dev/null || true
+took=$(($(h_now_ms) - t0))
+assert_eq "cancel: the run is cancelled" cancelled "$(last_status)"
+assert_true "cancel: it stopped soon, not after reading the rest (${took} ms)" \
+    test "$took" -lt 10000
+done_rows=$(dst "SELECT count(*) FROM analytics.crash WHERE v = 'v3'")
+assert_true "cancel: it stopped partway ($done_rows rows of $ROWS)" test "$done_rows" -lt "$ROWS"
+assert_eq "cancel: whole chunks of 2000 were kept" 0 $((done_rows % 2000))
+sl sync crash
+assert_eq "cancel: the next run finishes the job" "0 success" "$RC $(last_run)"
+assert_eq "cancel: equal afterwards" "$((ROWS + 1)) $((ROWS + 1)) 0 0" \
+    "$(cmp_rows "$CRASH_MY" "$CRASH_PG")"
+
 h_done
