@@ -25,7 +25,8 @@
 #     (same transaction); `sluice tick --once` delivers them;
 #   - the deliveries page and API: attempts and dead letters, paging,
 #     retry and discard (single, selected, all; confirmation pages; CSRF;
-#     viewers read only; 404 / 409 / 422), every change audited.
+#     viewers read only; 404 / 409 / 422), every change audited; each API
+#     answer checked against static/openapi.json (as test_openapi.sh does).
 set -euo pipefail
 . "$(dirname "$0")/../lib/harness.sh"
 
@@ -45,8 +46,8 @@ for u in editor:editor:$ED_PW viewer:viewer:$V_PW; do
     printf '%s\n' "$pw" | sluice_cli user add --email "$who@example.com" --role "$role" \
         --name "$who" > /dev/null
 done
-ED_TOKEN=$(sluice_cli token create --email editor@example.com --name tests)
-V_TOKEN=$(sluice_cli token create --email viewer@example.com --name tests)
+ED_TOKEN=$(sluice_cli token create --email editor@example.com --name tests 2> /dev/null)
+V_TOKEN=$(sluice_cli token create --email viewer@example.com --name tests 2> /dev/null)
 
 # api TOKEN METHOD PATH [JSON]
 api() {
@@ -458,16 +459,19 @@ assert_eq "kill: 500 messages enqueued" 500 \
 # The receiver answers the first 200 requests, then holds every request.
 SEQ=$(printf '"200",%.0s' $(seq 1 200))
 rx "{\"path\": \"/kill\", \"sequence\": [${SEQ%,}], \"mode\": \"hang\", \"seconds\": 120}"
-SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT \
-    SLUICE_LOG_LEVEL=warn "$H_ROOT/bin/sluice" notify --batch 8 \
-    > "$H_TMP/kill.out" 2>> "$H_LOG/notify.log" &
-KPID=$!
+# In a subshell that reaps it quietly (no "Killed" report); its pid in kill.pid.
+(
+    SLUICE_DATABASE_URL=$H_DATABASE_URL SLUICE_VAR=$H_VAR SLUICE_SHARE_DIR=$H_ROOT \
+        SLUICE_LOG_LEVEL=warn "$H_ROOT/bin/sluice" notify --batch 8 \
+        > "$H_TMP/kill.out" 2>> "$H_LOG/notify.log" &
+    echo $! > "$H_TMP/kill.pid"
+    wait
+) 2> /dev/null &
+KSUB=$!
 _held() { [ "$(nreqs /kill)" -ge 208 ]; }
 assert_true "kill: 200 answered, then 8 requests held" h_wait_for 60 _held
-kill -KILL "$KPID"
-exec 3>&2 2> /dev/null   # no "Killed" report from the shell
-wait "$KPID" || true
-exec 2>&3 3>&-
+kill -KILL "$(cat "$H_TMP/kill.pid")"
+wait "$KSUB" || true
 # 8 requests held by the receiver, and up to 7 more claimed behind them (the
 # next batch is claimed when fewer jobs than threads are left).
 read -r K_DONE K_CLAIMED K_QUEUED <<< "$(q "SELECT count(*) FILTER (WHERE status = 'delivered')
@@ -565,11 +569,93 @@ assert_eq "sluice tick --once delivered both" "1 1 delivered" \
 assert_eq "the run's id in the webhook body" "$RUN1" \
     "$(reqs /tx | h_json body | h_json data.run_id)"
 
+# doc METHOD TEMPLATE: the last answer matches what static/openapi.json says
+# about TEMPLATE's METHOD answering its status (the contract check of
+# test_openapi.sh; skipped without Python's jsonschema).
+DOC=$H_ROOT/static/openapi.json
+PY_OK=0
+python3 -c 'import jsonschema' 2> /dev/null && PY_OK=1
+cat > "$H_TMP/contract.py" << 'EOF'
+import json, sys
+doc_path, method, tmpl, status, body_path, hdr_path = sys.argv[1:7]
+doc = json.load(open(doc_path))
+
+def resolve(ref):
+    node = doc
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+def deref(node):
+    while isinstance(node, dict) and "$ref" in node:
+        node = resolve(node["$ref"])
+    return node
+
+op = doc["paths"].get(tmpl, {}).get(method.lower())
+if op is None:
+    sys.exit(f"{method} {tmpl} is not in the document")
+resps = op["responses"]
+resp = resps.get(status) or resps.get(status[0] + "XX") or resps.get("default")
+if resp is None:
+    sys.exit(f"status {status} is not documented for {method} {tmpl} "
+             f"(documented: {', '.join(sorted(resps))})")
+resp = deref(resp)
+headers = {}
+for line in open(hdr_path, encoding="utf-8", errors="replace"):
+    if ":" in line:
+        k, v = line.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+problems = []
+for h in resp.get("headers", {}):
+    if h.lower() not in headers:
+        problems.append(f"documented header {h} is missing")
+body = open(body_path, "rb").read()
+content = resp.get("content")
+if not content:
+    if body.strip():
+        problems.append("documented without a body, but a body came")
+elif method != "HEAD":
+    ctype = headers.get("content-type", "").split(";")[0].strip()
+    if ctype not in content:
+        problems.append(f"Content-Type {ctype!r} is not documented ({', '.join(content)})")
+    else:
+        schema = content[ctype].get("schema", {})
+        try:
+            value = json.loads(body)
+        except ValueError as e:
+            problems.append(f"the body is not JSON: {e}")
+        else:
+            from jsonschema import Draft202012Validator
+            root = {"components": doc["components"], "allOf": [schema]}
+            v = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            for err in sorted(v.iter_errors(value), key=lambda e: list(e.absolute_path))[:5]:
+                where = "/".join(str(p) for p in err.absolute_path) or "(body)"
+                problems.append(f"{where}: {err.message[:200]}")
+if problems:
+    sys.exit("; ".join(problems))
+EOF
+doc() {
+    local out
+    [ "$PY_OK" = 1 ] || { ok "# skip: $1 $2 $H_STATUS unchecked (no jsonschema)"; return 0; }
+    printf '%s\n' "$H_HEADERS" > "$H_TMP/.contract_headers"
+    if out=$(python3 "$H_TMP/contract.py" "$DOC" "$1" "$2" "$H_STATUS" "$H_TMP/.h_body" \
+        "$H_TMP/.contract_headers" 2>&1); then
+        ok "$1 $2 -> $H_STATUS matches the document"
+    else
+        fail "$1 $2 -> $H_STATUS matches the document" "$(tail -n 3 <<< "$out")"
+    fi
+}
+DLV=/api/v1/notification-targets/{id}/deliveries
+MSGS=/api/v1/notification-messages
+MRETRY=/api/v1/notification-messages/{id}/retry
+MDEL=/api/v1/notification-messages/{id}
+
 # --- the API -------------------------------------------------------------------------------
 
 FLAKY_MSG=$(q "SELECT id FROM sluice_events.messages WHERE target_id = '$FLAKY'")
 api "$V_TOKEN" GET "/api/v1/notification-targets/$FLAKY/deliveries"
 assert_eq "deliveries API (viewer): 200" 200 "$H_STATUS"
+doc GET "$DLV"
 # each FIELD...: the FIELDs of every item of the last answer, items split by ",".
 each() {
     node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8"));
@@ -595,13 +681,16 @@ assert_eq "the next page: the first attempt, the end" "1 null" "$(jvs items.0.at
 api "$V_TOKEN" GET "/api/v1/notification-targets/$FLAKY/deliveries?limit=0&cursor=zz%25&x=1"
 assert_eq "bad paging and unknown parameters: 422 per field" "422 yes yes yes" \
     "$H_STATUS $(has errors.limit errors.cursor errors.x)"
+doc GET "$DLV"
 api "$V_TOKEN" GET /api/v1/notification-targets/00000000-0000-4000-8000-00000000ffff/deliveries
 assert_eq "unknown target: 404" 404 "$H_STATUS"
+doc GET "$DLV"
 api "$V_TOKEN" GET /api/v1/notification-targets/nope/deliveries
 assert_eq "malformed target id: 404" 404 "$H_STATUS"
 
 DEAD_N=$(q "SELECT count(*) FROM sluice_events.messages WHERE status = 'dead'")
 api "$V_TOKEN" GET "/api/v1/notification-messages?status=dead&limit=200"
+doc GET "$MSGS"
 assert_eq "dead letters over the API: all of them, dead" "$DEAD_N dead" \
     "$(each status | tr ',' '\n' | grep -c .) $(each status | tr ',' '\n' | sort -u)"
 api "$V_TOKEN" GET "/api/v1/notification-messages?status=dead&target_id=$DOWN"
@@ -614,6 +703,7 @@ $(jvs items.0.data.run_id items.0.pipeline_id items.0.next_attempt_at)"
 api "$V_TOKEN" GET "/api/v1/notification-messages?status=lost&target_id=nope"
 assert_eq "bad filters: 422" "422 yes yes" \
     "$H_STATUS $(has errors.status errors.target_id)"
+doc GET "$MSGS"
 api "$V_TOKEN" GET "/api/v1/notification-messages?target_id=$KILL&limit=2"
 assert_eq "messages of a target, newest first, paged" \
     "$(q "SELECT string_agg(id::text, ' ' ORDER BY id DESC) FROM (SELECT id
@@ -624,14 +714,17 @@ $(jvs items.0.target_id items.1.target_id items.1.status) $(has next_cursor)"
 
 api "$V_TOKEN" POST "/api/v1/notification-messages/$DOWN_MSG/retry"
 assert_eq "viewer cannot retry" 403 "$H_STATUS"
+doc POST "$MRETRY"
 api "$ED_TOKEN" POST "/api/v1/notification-messages/$DOWN_MSG/retry"
 assert_eq "retry a dead letter: 200, queued from attempt 0" "200 queued 0 null" \
     "$H_STATUS $(jv status) $(jv attempts) $(jv last_error)"
+doc POST "$MRETRY"
 assert_eq "retry audited" "1 editor@example.com" \
     "$(q "SELECT count(*) || ' ' || min(actor_email) FROM sluice.audit_log
           WHERE action = 'notification_message.retry' AND object_id = '$DOWN_MSG'")"
 api "$ED_TOKEN" POST "/api/v1/notification-messages/$DOWN_MSG/retry"
 assert_eq "retry a queued message: 409" 409 "$H_STATUS"
+doc POST "$MRETRY"
 notify
 assert_eq "the retried message delivered, with the same webhook-id" "delivered 1 $DOWN_MSG" \
     "$(mstate "$DOWN") $(ids_of /down | tail -n 1)"
@@ -642,12 +735,15 @@ api "$ED_TOKEN" POST /api/v1/notification-messages/12x/retry
 assert_eq "malformed message id: 404" 404 "$H_STATUS"
 api "$ED_TOKEN" POST /api/v1/notification-messages/1/retry
 assert_eq "unknown message: 404" 404 "$H_STATUS"
+doc POST "$MRETRY"
 
 api "$ED_TOKEN" DELETE "/api/v1/notification-messages/$FLAKY_MSG"
 assert_eq "discard a delivered message: 409" 409 "$H_STATUS"
+doc DELETE "$MDEL"
 api "$V_TOKEN" DELETE "/api/v1/notification-messages/$BAD_MSG"
 assert_eq "viewer cannot discard" 403 "$H_STATUS"
 api "$ED_TOKEN" DELETE "/api/v1/notification-messages/$BAD_MSG"
+doc DELETE "$MDEL"
 assert_eq "discard a dead letter: 204, gone, its attempt kept" "204 0 1" \
     "$H_STATUS $(q "SELECT (SELECT count(*) FROM sluice_events.messages WHERE id = $BAD_MSG)
                           || ' ' || count(*)
