@@ -577,6 +577,10 @@ BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/mysql.sh" \
 step "(i) partition maintenance (tests/bench/partitions.sh)"
 BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/partitions.sh" \
     || say "bench: tests/bench/partitions.sh failed; its section is missing" >&2
+# Landing zone uploads through nginx against nginx alone, on their own stack.
+step "(j) landing zone uploads (tests/bench/upload.sh)"
+BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/upload.sh" \
+    || say "bench: tests/bench/upload.sh failed; its section is missing" >&2
 cat "$OUT"
 say ""
 say "bench: wrote $OUT"
