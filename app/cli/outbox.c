@@ -4,8 +4,9 @@
  * the rules).
  *
  * Threads: the calling thread owns the database connection, claims,
- * renders and records; NOTIFY worker threads only call notify_send, each
- * on a job whose arena nobody else touches until the job comes back. A
+ * renders and records; the worker threads only send (notify_send_on, each
+ * with its own kept connections), each on a job whose arena nobody else
+ * touches until the job comes back. A
  * job's whole life: claimed -> (target looked up, rendered) -> sent by a
  * worker -> judged -> recorded -> freed. Entry point: outbox_run(). */
 #include <curl/curl.h>
@@ -188,6 +189,7 @@ static double mono_now(void)
 static void *worker_main(void *arg)
 {
     pool *p = arg;
+    notify_conn *conn = notify_conn_new(); /* this thread's kept connections */
     for (;;) {
         pthread_mutex_lock(&p->mu);
         while (!p->todo && !p->quit)
@@ -195,6 +197,7 @@ static void *worker_main(void *arg)
         job *j = p->todo;
         if (!j) {
             pthread_mutex_unlock(&p->mu);
+            notify_conn_free(conn);
             return NULL;
         }
         p->todo = j->next;
@@ -204,7 +207,7 @@ static void *worker_main(void *arg)
 
         sl_errbuf eb = {0};
         j->at = epoch_now();
-        j->send_err = notify_send(j->a, p->env, &j->req, &j->res, &eb);
+        j->send_err = notify_send_on(conn, j->a, p->env, &j->req, &j->res, &eb);
         if (j->send_err && !j->res.error)
             j->res.error = arena_strdup(j->a, eb.msg[0] ? eb.msg : sl_strerror(j->send_err));
 
