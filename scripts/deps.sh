@@ -10,7 +10,7 @@ PKGS=(
     libpq-dev postgresql postgresql-contrib
     libfcgi-dev libjansson-dev libsodium-dev libcurl4-openssl-dev libmariadb-dev libcsv-dev
     check nginx-light curl ca-certificates procps psmisc iproute2 tzdata
-    mariadb-server
+    mariadb-server clickhouse-server clickhouse-client
     chromium nodejs npm
 )
 
@@ -37,7 +37,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # The distribution's services are not ours: sluice starts its own.
-    for svc in nginx mariadb postgresql; do
+    for svc in nginx mariadb postgresql clickhouse-server; do
         $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
         $SUDO service "$svc" stop >/dev/null 2>&1 || true
     done

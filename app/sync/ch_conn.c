@@ -16,6 +16,7 @@
 
 #include "connector.h"
 #include "sbuf.h"
+#include "sync/ch_conn.h"
 
 #define CH_BODY_MAX (1 << 20) /* answers to our small queries */
 
@@ -168,6 +169,61 @@ static sl_err ch_query(ch_conn *ch, const char *sql, sbuf *body, sl_errbuf *eb)
     if (status != 200)
         return answer_failed(ch, status, sb_str(body), eb);
     return SL_OK;
+}
+
+sl_err ch_conn_post(void *conn, const char *query, const char *body, size_t len,
+                    sbuf *answer, sl_errbuf *eb)
+{
+    ch_conn *ch = conn;
+    sbuf local;
+    sb_init(&local, NULL, CH_BODY_MAX);
+    sbuf *out = answer ? answer : &local;
+    char *d = ch->database ? curl_easy_escape(ch->curl, ch->database, 0) : NULL;
+    char *q = body ? curl_easy_escape(ch->curl, query, 0) : NULL;
+    if ((ch->database && !d) || (body && !q))
+        sl_panic("curl_easy_escape: out of memory");
+    size_t ulen = strlen(ch->base) + (q ? strlen(q) : 0) + (d ? strlen(d) : 0) + 32;
+    char *url = xmalloc(ulen);
+    snprintf(url, ulen, "%s?%s%s%s%s%s", ch->base, q ? "query=" : "", q ? q : "",
+             q && d ? "&" : "", d ? "database=" : "", d ? d : "");
+    curl_free(q);
+    curl_free(d);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: text/plain");
+    if (ch->user_hdr)
+        hdrs = curl_slist_append(hdrs, ch->user_hdr);
+    if (ch->key_hdr)
+        hdrs = curl_slist_append(hdrs, ch->key_hdr);
+    curl_easy_setopt(ch->curl, CURLOPT_URL, url);
+    curl_easy_setopt(ch->curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDS, body ? body : query);
+    curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)(body ? len : strlen(query)));
+    curl_easy_setopt(ch->curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(ch->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(ch->curl, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(ch->curl, CURLOPT_TIMEOUT, 0L); /* loads take as long as they take */
+    CURLcode rc = curl_easy_perform(ch->curl);
+    curl_easy_setopt(ch->curl, CURLOPT_TIMEOUT, (long)(ch->timeout * 3));
+    curl_easy_setopt(ch->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDS, NULL);
+    curl_slist_free_all(hdrs);
+    free(url);
+    sl_err e = SL_OK;
+    long status = 0;
+    if (rc != CURLE_OK) {
+        e = transport_failed(ch, rc, eb);
+    } else {
+        curl_easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status != 200)
+            e = answer_failed(ch, status, sb_str(out), eb);
+    }
+    sb_free(&local);
+    return e;
+}
+
+const char *ch_conn_version(void *conn)
+{
+    return ((ch_conn *)conn)->version;
 }
 
 static char *hdr(const char *name, const char *value)

@@ -1,13 +1,16 @@
 /* dest.h - the destination side of a table sync for destinations other
- * than PostgreSQL (MySQL / MariaDB in my_dest.c; ClickHouse is not
- * written yet), and the per-table algorithm over it (dstsync.c).
+ * than PostgreSQL (MySQL / MariaDB in my_dest.c, ClickHouse in
+ * ch_dest.c), and the per-table algorithm over it (dstsync.c).
  *
  * PostgreSQL destinations keep their own path (pg_dest.c, pg_load.c,
  * tablesync.c: COPY, dead letters, raw mode); these destinations go
  * through a simpler one with the same checkpoint rules: each chunk of
  * COPY text rows is loaded (merged by primary key) and the checkpoint is
  * written in the same destination transaction when the destination has
- * transactions. A full refresh loads a shadow table and swaps it in.
+ * transactions (MySQL); a destination without them (ClickHouse) keeps
+ * its checkpoint in the control database, written only after the
+ * destination acknowledged the chunk (at least once). A full refresh
+ * loads a shadow table and swaps it in.
  * Rows a destination refuses fail the chunk (no dead letters yet); raw
  * mode and append mode (no key) are loaded as full refreshes. */
 #ifndef SL_DEST_H
@@ -20,6 +23,8 @@
 
 struct dst_ops {
     const char *name;
+    int ckpt_in_control;  /* the checkpoint lives in the control database's
+                           * sluice_state.watermarks, not at the destination */
     /* Connect; the connector's errors. *h owned by the caller (close). */
     sl_err (*open)(const conn_params *p, void **h, sl_errbuf *eb);
     void (*close)(void *h);
@@ -52,9 +57,11 @@ struct dst_ops {
     sl_err (*shadow_swap)(void *h, arena *a, const tsync *t, sl_errbuf *eb);
 };
 
-extern const struct dst_ops dst_mysql_ops;  /* my_dest.c: MySQL and MariaDB */
+extern const struct dst_ops dst_mysql_ops;      /* my_dest.c: MySQL and MariaDB */
+extern const struct dst_ops dst_clickhouse_ops; /* ch_dest.c */
 
-/* The implementation for a destination type ("mysql", "mariadb"), or NULL
+/* The implementation for a destination type ("mysql", "mariadb",
+ * "clickhouse"), or NULL
  * for PostgreSQL (its own path) and types that cannot be a destination. */
 const struct dst_ops *dst_ops_for(const char *type);
 

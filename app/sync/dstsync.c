@@ -47,6 +47,8 @@ const struct dst_ops *dst_ops_for(const char *type)
 {
     if (type && (strcmp(type, "mysql") == 0 || strcmp(type, "mariadb") == 0))
         return &dst_mysql_ops;
+    if (type && strcmp(type, "clickhouse") == 0)
+        return &dst_clickhouse_ops;
     return NULL;
 }
 
@@ -59,6 +61,43 @@ static int wm_cmp(const char *x, const char *y)
     if (*x && *y && *ex == '\0' && *ey == '\0')
         return (a > b) - (a < b);
     return strcmp(x, y);
+}
+
+/* The checkpoint kept in the control database (ckpt_in_control). */
+static sl_err control_read(engine *en, arena *a, const tsync *t, char **wm, sl_errbuf *eb)
+{
+    const char *p[] = {en->cfg.pipeline_id, t->pt->source_schema, t->pt->source_table,
+                       t->wm >= 0 ? t->cols[t->wm].name : NULL};
+    *wm = NULL;
+    sl_err e = db_query_value(run_db(en->rc), a, eb, wm,
+                              "SELECT watermark FROM sluice_state.watermarks"
+                              " WHERE pipeline_id = $1 AND source_schema = $2"
+                              " AND source_table = $3 AND watermark_column = $4", 4, p);
+    return e == SL_ENOTFOUND ? SL_OK : e;
+}
+
+/* Write it; unlike engine_mirror, a failure fails the table. */
+static sl_err control_write(engine *en, const tsync *t, const char *wm, long long rows,
+                            sl_errbuf *eb)
+{
+    char rows_text[24];
+    snprintf(rows_text, sizeof rows_text, "%lld", rows);
+    const char *p[] = {en->cfg.pipeline_id, t->pt->source_schema, t->pt->source_table,
+                       t->wm >= 0 ? t->cols[t->wm].name : NULL, wm, rows_text,
+                       t->run_id_text};
+    sl_errbuf ceb = {0};
+    if (db_exec(run_db(en->rc), &ceb,
+                "INSERT INTO sluice_state.watermarks (pipeline_id, source_schema, source_table,"
+                " watermark_column, watermark, rows_total, last_run_id, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, now())"
+                " ON CONFLICT (pipeline_id, source_schema, source_table) DO UPDATE SET"
+                " watermark_column = EXCLUDED.watermark_column,"
+                " watermark = EXCLUDED.watermark, rows_total = EXCLUDED.rows_total,"
+                " last_run_id = EXCLUDED.last_run_id, updated_at = now()",
+                7, p) != SL_OK)
+        return sl_fail(eb, SL_EDB, "writing the checkpoint into the control database: %s",
+                       ceb.msg);
+    return SL_OK;
 }
 
 /* Load the chunk; incremental chunks commit with their checkpoint. */
@@ -91,7 +130,10 @@ static sl_err xflush(xpass *p)
         p->has_ckpt = 1;
         p->rewind = 0;
         p->st->watermark_after = arena_strdup(p->a, copy);
-        engine_mirror(p->en, p->t, copy, p->loaded);
+        if (!o->ckpt_in_control)
+            engine_mirror(p->en, p->t, copy, p->loaded);
+        else if (control_write(p->en, p->t, copy, p->loaded, &p->eb) != SL_OK)
+            return p->err = SL_EDB;
     }
     p->st->rows_extracted = p->rows;
     p->st->rows_loaded = p->loaded;
@@ -168,7 +210,8 @@ sl_err dstsync_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbuf *e
                 "source; added to %s", added[i], pt->target_table);
     char *ckpt = NULL;
     int empty = 0;
-    e = o->checkpoint(h, a, t, &ckpt, eb);
+    e = o->ckpt_in_control ? control_read(en, a, t, &ckpt, eb)
+                           : o->checkpoint(h, a, t, &ckpt, eb);
     if (e == SL_OK && t->mode == TS_MERGE)
         e = o->target_empty(h, a, t, &empty, eb);
     if (e != SL_OK)
@@ -212,7 +255,10 @@ sl_err dstsync_table(engine *en, arena *a, tsync *t, run_table *st, sl_errbuf *e
             o->rollback(h);
         } else {
             st->watermark_after = max;
-            engine_mirror(en, t, max, p.loaded);
+            if (!o->ckpt_in_control)
+                engine_mirror(en, t, max, p.loaded);
+            else
+                e = control_write(en, t, max, p.loaded, eb);
         }
     } else {
         run_log(en->rc, RUN_INFO, label, "incremental into %s (%s) from %s", pt->target_table,

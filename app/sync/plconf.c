@@ -56,7 +56,8 @@ static sl_err conn_from(arena *a, PGresult *r, int col, const char *side, conn_p
     if (!p->type || (strcmp(p->type, "postgresql") != 0 && !(source && src_ops_for(p->type)) &&
                      !(!source && dst_ops_for(p->type))))
         return sl_fail(eb, SL_EUNSUPPORTED, "the %s is %s: this engine syncs PostgreSQL, MySQL "
-                                            "or MariaDB into PostgreSQL, MySQL or MariaDB", side,
+                                            "or MariaDB into PostgreSQL, MySQL, MariaDB or "
+                                            "ClickHouse", side,
                        p->type ? p->type : "unknown");
     const char *sealed = val(a, r, 0, col + 5);
     if (sealed && *sealed) {

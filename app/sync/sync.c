@@ -3,7 +3,8 @@
  * sync_run() reads the pipeline (plconf), opens one source and one
  * destination session for the whole run (src_open for the source, of
  * whichever type; pgx_connect for a PostgreSQL destination: the settings
- * that make COPY text exact; dest.h for MySQL and MariaDB ones), makes sure of the destination's checkpoint and
+ * that make COPY text exact; dest.h for MySQL, MariaDB and ClickHouse
+ * ones), makes sure of the destination's checkpoint and
  * dead letter tables, then syncs the selected tables one after another
  * (tablesync.c). A failing table does not stop the others; a cancel stops
  * the run at the next chunk boundary. The run's bookkeeping (logs,

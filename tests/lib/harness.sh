@@ -453,6 +453,90 @@ _h_mariadb_forget() {
     H_MY_DIR="" H_MY_PORT="" H_MY_PASSWORD="" H_MY_SOCKET=""
 }
 
+# --- ClickHouse -----------------------------------------------------------------------
+
+H_CH_PID="" H_CH_PORT="" H_CH_DIR=""
+
+# h_clickhouse_start: a throwaway clickhouse-server (Debian's package;
+# never the system service) with its config.xml and users.xml in
+# $H_TMP/clickhouse, data and temporary files there too, listening on
+# 127.0.0.1 (HTTP on a free port, native TCP on another), as the
+# clickhouse user when we are root. User default with password
+# $H_CH_PASSWORD when set, else a random one.
+# Waits for /ping; stopped by pid at exit. Exports H_CH_PORT H_CH_PASSWORD
+# H_CH_PID H_CH_DIR. Returns 1 when the server is not installed.
+h_clickhouse_start() {
+    _h_need_tmp
+    local bin=${SLUICE_CLICKHOUSE:-} tcp
+    [ -n "$bin" ] || bin=$(command -v clickhouse-server 2> /dev/null || true)
+    if [ -z "$bin" ]; then
+        echo "h_clickhouse_start: clickhouse-server is not installed" >&2
+        return 1
+    fi
+    H_CH_DIR=$H_TMP/clickhouse
+    mkdir -p "$H_CH_DIR/data" "$H_CH_DIR/tmp" "$H_CH_DIR/user_files" "$H_CH_DIR/log"
+    H_CH_PORT=$(h_free_port) || return 1
+    tcp=$(h_free_port) || return 1
+    [ -n "${H_CH_PASSWORD:-}" ] || H_CH_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+    cat > "$H_CH_DIR/config.xml" << EOF
+<yandex>
+  <logger><level>warning</level><log>$H_CH_DIR/log/server.log</log>
+    <errorlog>$H_CH_DIR/log/error.log</errorlog><console>0</console></logger>
+  <http_port>$H_CH_PORT</http_port>
+  <tcp_port>$tcp</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>$H_CH_DIR/data/</path>
+  <tmp_path>$H_CH_DIR/tmp/</tmp_path>
+  <user_files_path>$H_CH_DIR/user_files/</user_files_path>
+  <users_config>$H_CH_DIR/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>268435456</mark_cache_size>
+</yandex>
+EOF
+    cat > "$H_CH_DIR/users.xml" << EOF
+<yandex>
+  <profiles><default></default></profiles>
+  <users><default><password>$H_CH_PASSWORD</password><networks><ip>127.0.0.1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+EOF
+    local -a as_user=()
+    if h_is_root; then
+        chown -R clickhouse: "$H_CH_DIR"
+        as_user=(runuser -u clickhouse --)
+    fi
+    setsid "${as_user[@]}" "$bin" --config-file="$H_CH_DIR/config.xml" \
+        < /dev/null >> "$H_LOG/clickhouse.log" 2>&1 &
+    H_CH_PID=$!
+    export H_CH_PID H_CH_PORT H_CH_PASSWORD H_CH_DIR
+    h_defer h_clickhouse_stop
+    h_wait_for 60 _h_ch_ready || true
+    if ! h_alive "$H_CH_PID"; then
+        tail -n 20 "$H_CH_DIR/log/error.log" >&2 2> /dev/null || true
+        echo "h_clickhouse_start: clickhouse-server did not start" >&2
+        return 1
+    fi
+}
+
+_h_ch_ready() {
+    ! h_alive "$H_CH_PID" \
+        || [ "$(curl -s -m 2 "http://127.0.0.1:$H_CH_PORT/ping" 2> /dev/null)" = "Ok." ]
+}
+
+# h_ch SQL: run SQL over HTTP as default (POST); print the answer.
+h_ch() {
+    curl -sS -H "X-ClickHouse-User: default" -H "X-ClickHouse-Key: $H_CH_PASSWORD" \
+        --data-binary "$1" "http://127.0.0.1:$H_CH_PORT/"
+}
+
+# h_clickhouse_stop: SIGTERM, SIGKILL after 30 s.
+h_clickhouse_stop() {
+    h_stop_pid "$H_CH_PID" 30
+    H_CH_PID=""
+}
+
 # --- webhook receiver ----------------------------------------------------------------
 
 H_RECV_PID="" H_RECV_PORT="" H_RECV_URL="" H_RECV_LOG=""
