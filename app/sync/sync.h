@@ -77,7 +77,14 @@
  *   precision. A value PostgreSQL cannot hold (a zero date) becomes NULL
  *   and is logged as a warning with the row's key; a destination NOT NULL
  *   makes that row a dead letter. Rows whose watermark is a zero date are
- *   read on every run, like NULL ones. */
+ *   read on every run, like NULL ones.
+ * Other destinations. MySQL / MariaDB and ClickHouse destinations (dest.h,
+ *   dstsync.c, my_dest.c, ch_dest.c) follow the same watermark, chunk and
+ *   full refresh rules without dead letters (a refused row fails the
+ *   table) or raw mode; MySQL commits each chunk with its checkpoint,
+ *   ClickHouse writes the checkpoint to the control database after the
+ *   insert is acknowledged (at least once; ReplacingMergeTree collapses
+ *   repeats by key). */
 #ifndef SL_SYNC_H
 #define SL_SYNC_H
 

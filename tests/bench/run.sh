@@ -581,6 +581,10 @@ BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/partitions.sh" \
 step "(j) landing zone uploads (tests/bench/upload.sh)"
 BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/upload.sh" \
     || say "bench: tests/bench/upload.sh failed; its section is missing" >&2
+# PostgreSQL -> ClickHouse rows/s on its own servers (when clickhouse-server is installed).
+step "(k) PostgreSQL -> ClickHouse (tests/bench/clickhouse.sh)"
+BENCH_OUT=$OUT BENCH_REPS=$REPS "$ROOT/tests/bench/clickhouse.sh" \
+    || say "bench: tests/bench/clickhouse.sh failed; its section is missing" >&2
 cat "$OUT"
 say ""
 say "bench: wrote $OUT"
