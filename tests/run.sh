@@ -6,7 +6,8 @@
 #   unit         every build/tests/check_* (SLUICE_UNIT_DIR overrides the
 #                directory), from the repo root, against a throwaway PostgreSQL
 #                (SLUICE_TEST_DATABASE_URL, SLUICE_TEST_PG_RESTART_CMD)
-#   integration  every tests/integration/test_*.sh (each brings its own stack)
+#   integration  every tests/integration/test_*.sh (each brings its own stack),
+#                SLUICE_TEST_JOBS (default 3) at a time
 #   e2e          node tests/e2e/run.mjs against a stack brought up here
 #                (SLUICE_E2E_URL); skipped without node_modules/playwright-core,
 #                unless CI=true, where that is a failure
@@ -134,18 +135,44 @@ count_tap() {
     fi
 }
 
+# Integration files bring their own stacks on free ports, so they can run side
+# by side: SLUICE_TEST_JOBS at a time (default 3; most of their time is spent
+# waiting on servers, not on the CPU). Each file's log is printed whole when
+# it finishes, with how long it took.
 stage_integration() {
     stage_begin integration
-    local t log rc n=0
+    local jobs=${SLUICE_TEST_JOBS:-3} t n=0 running=0 pid rc
+    local -A file_of=() start_of=()
     for t in tests/integration/test_*.sh; do
         [ -f "$t" ] || continue
         n=$((n + 1))
-        say "--- integration: $t"
-        log=$LOGS/${t##*/}.log
-        run_logged "$log" bash "$t" && rc=0 || rc=$?
-        count_tap integration "$log" "$rc" "$t"
+        if [ "$running" -ge "$jobs" ]; then
+            wait -n -p pid && rc=0 || rc=$?
+            _integration_done "$pid" "$rc"
+            running=$((running - 1))
+        fi
+        timeout -k 10 "$TIMEOUT" bash "$t" < /dev/null > "$LOGS/${t##*/}.log" 2>&1 &
+        file_of[$!]=$t
+        start_of[$!]=$SECONDS
+        running=$((running + 1))
+    done
+    while [ "$running" -gt 0 ]; do
+        wait -n -p pid && rc=0 || rc=$?
+        _integration_done "$pid" "$rc"
+        running=$((running - 1))
     done
     [ "$n" -gt 0 ] || NOTE[integration]="no integration tests"
+}
+
+# _integration_done PID RC: print a finished file's log and count it (reads
+# the caller's file_of / start_of).
+_integration_done() {
+    local t=${file_of[$1]} log
+    log=$LOGS/${t##*/}.log
+    say "--- integration: $t ($((SECONDS - start_of[$1])) s)"
+    cat "$log"
+    [ "$2" -ne 124 ] || say "# timed out after ${TIMEOUT}s: $t"
+    count_tap integration "$log" "$2" "$t"
 }
 
 # --- e2e ---------------------------------------------------------------------------
