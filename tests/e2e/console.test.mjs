@@ -45,7 +45,7 @@ async function signOut(page, assert) {
 // that would change something.
 async function inventory(page) {
     return {
-        nav: await page.locator('nav[aria-label="Main"] a').allInnerTexts(),
+        nav: await page.locator('header nav a').allInnerTexts(),
         postForms: await page.locator('form').evaluateAll((forms) => forms
             .filter((f) => (f.getAttribute('method') || 'get').toLowerCase() === 'post')
             .map((f) => new URL(f.action).pathname)),
@@ -79,7 +79,8 @@ export default async function consoleFlow({ baseURL, newPage, screenshot, env, a
     await signIn(page, assert, env.adminEmail, env.adminPassword);
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     let inv = await inventory(page);
-    assert.deepEqual(inv.nav, ['Dashboard', 'Pipelines', 'Runs', 'Sources', 'Destinations', 'Events', 'Audit log', 'Partitions', 'API tokens', 'Users', 'Settings'],
+    assert.deepEqual(inv.nav, ['Dashboard', 'Pipelines', 'Runs', 'Sources', 'Destinations', 'Landing',
+        'Notifications', 'Events', 'Audit log', 'Partitions', 'API tokens', 'Users', 'Settings'],
         `the admin's nav: ${inv.nav}`);
     assert.equal(await page.locator('nav[aria-label="Main"] a[aria-current="page"]').innerText(),
         'Dashboard');
@@ -90,7 +91,7 @@ export default async function consoleFlow({ baseURL, newPage, screenshot, env, a
     await screenshot('02-admin-dashboard', page);
 
     // 3. Users.
-    await page.locator('nav[aria-label="Main"]').getByRole('link', { name: 'Users' }).click();
+    await page.locator('header nav').getByRole('link', { name: 'Users' }).click();
     await page.waitForURL(`${baseURL}/users`);
     await page.getByRole('heading', { name: 'Users' }).waitFor();
     assert.equal(await page.locator('nav a[aria-current="page"]').innerText(), 'Users');
@@ -148,14 +149,15 @@ export default async function consoleFlow({ baseURL, newPage, screenshot, env, a
     assert.equal(await page.locator('header .role').textContent(), 'viewer');
     inv = await inventory(page);
     assert.ok(!inv.nav.includes('Users'), `the viewer's nav has no Users: ${inv.nav}`);
-    assert.deepEqual(inv.nav, ['Dashboard', 'Pipelines', 'Runs', 'Sources', 'Destinations', 'Events', 'Audit log', 'Partitions', 'API tokens']);
+    assert.deepEqual(inv.nav, ['Dashboard', 'Pipelines', 'Runs', 'Sources', 'Destinations', 'Landing',
+        'Notifications', 'Events', 'Audit log', 'Partitions', 'API tokens']);
     assert.deepEqual(inv.postForms, ['/logout'],
         `forms on the viewer's dashboard: ${inv.postForms}`);
     assert.equal(inv.newUserLinks + inv.usersLinks + inv.editLinks, 0,
         'no links to user management on the dashboard');
     await screenshot('08-viewer-dashboard', page);
 
-    await page.locator('nav[aria-label="Main"]').getByRole('link', { name: 'Audit log' }).click();
+    await page.locator('header nav').getByRole('link', { name: 'Audit log' }).click();
     await page.waitForURL(`${baseURL}/audit`);
     inv = await inventory(page);
     assert.deepEqual(inv.postForms, ['/logout'], `POST forms on the audit log: ${inv.postForms}`);
