@@ -171,4 +171,17 @@ assert_eq "clickhouse: drift run" "0 success" "$RC $(last_run)"
 assert_eq "clickhouse: added column arrives" "5 x1" \
     "$(h_ch "SELECT count(extra), min(extra) FROM orders FINAL FORMAT TSV" | tr '\t' ' ')"
 
+# a table without a key or watermark: a full refresh every time, ORDER BY tuple()
+src "CREATE TABLE plain (v text, n integer);
+     INSERT INTO plain SELECT 'v' || g, g FROM generate_series(1, 50) g;" > /dev/null
+P2=$(cpipe plain)
+add_table "$P2" plain
+sl sync plain
+assert_eq "clickhouse: plain table" "0 success 50" \
+    "$RC $(last_run) $(h_ch "SELECT count() FROM plain")"
+src "DELETE FROM plain WHERE n > 10" > /dev/null
+sl sync plain
+assert_eq "clickhouse: plain table refreshed" "0 success 10 55" \
+    "$RC $(last_run) $(h_ch "SELECT count(), sum(n) FROM plain FORMAT TSV" | tr '\t' ' ')"
+
 h_done
