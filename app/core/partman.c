@@ -130,8 +130,7 @@ static sl_err do_action(db *d, arena *a, const pm_opts *o, PGresult *plan, int i
     PGresult *res = NULL;
     if (strcmp(action, "create") == 0) {
         e = db_query(d, a, eb, &res,
-                     "SELECT created, rows_moved, sluice.qualified_name(partition)"
-                     " FROM sluice.ensure_partition("
+                     "SELECT created, rows_moved, partition::text FROM sluice.ensure_partition("
                      " $1::regclass, $2::timestamptz, $3::timestamptz, NULL,"
                      " (SELECT batch_rows FROM sluice.partitioned_tables WHERE table_name = $4))",
                      4, (const char *[]){table, val(plan, i, 3), val(plan, i, 4), table});
@@ -179,7 +178,9 @@ static sl_err do_action(db *d, arena *a, const pm_opts *o, PGresult *plan, int i
         long long rows = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
         tr->created += created;
         tr->rows_moved += rows;
-        if (rows > 0) {
+        /* partition::text: the name as this session resolves it (a STABLE
+         * function here would not see the table the call just made). */
+        if (rows > 0 && *PQgetvalue(res, 0, 2)) {
             if (tr->nanalyze == tr->capanalyze) {
                 int cap = tr->capanalyze ? tr->capanalyze * 2 : 8;
                 const char **na = arena_calloc(a, (size_t)cap, sizeof *na);
@@ -220,8 +221,8 @@ static void analyze_moved(db *d, arena *a, const char *table, table_run *tr)
     if (db_query_value(d, a, &eb, &def,
                        "SELECT partdefid::regclass::text FROM pg_partitioned_table"
                        " WHERE partrelid = to_regclass($1) AND partdefid <> 0",
-                       1, (const char *[]){table}) == SL_OK && def)
-        db_exec(d, NULL, arena_printf(a, "ANALYZE %s", def), 0, NULL);
+                       1, (const char *[]){table}) == SL_OK && def && *def)
+        db_exec(d, NULL, arena_printf(a, "ANALYZE %s", def), 0, NULL); /* never bare */
     for (int i = 0; i < tr->nanalyze; i++)
         db_exec(d, NULL, arena_printf(a, "ANALYZE %s", tr->analyze[i]), 0, NULL);
 }

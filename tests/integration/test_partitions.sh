@@ -190,6 +190,10 @@ assert_eq "its indexes are the parent's (attached)" 2 \
             WHERE x.indrelid = 'public.t_day_p20260308'::regclass")"
 assert_eq "the planner's estimate is fresh (ANALYZE after the move)" 25000 \
     "$(ctl "SELECT est_rows FROM sluice.partitions WHERE partition = 'public.t_day_p20260308'")"
+assert_eq "only the tables rows went into and out of were analyzed" "true|true|false" \
+    "$(ctl "SELECT string_agg((last_analyze IS NULL)::text, '|' ORDER BY n) FROM (VALUES
+              (1, 'sluice.settings'), (2, 'public.t_week_default'), (3, 'public.t_day_default'))
+            AS v(n, t) JOIN pg_stat_user_tables s ON s.relid = v.t::regclass")"
 assert_eq "recorded" "created 2 partitions, moved 25,007 rows out of the default partition" \
     "$(result_of public.t_day)"
 assert_eq "the key's uniqueness still holds across the table" 0 \
