@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -214,7 +215,7 @@ static int begin_file(upload *u, upload_file *f, const char *name, const char *c
     }
     if (f->fd < 0)
         return failed(u, 500, "no temporary file could be made");
-    crypto_hash_sha256_init(&f->sha);
+    sha256_init(&f->sha);
     u->cur = f;
     return 0;
 }
@@ -229,7 +230,7 @@ static int file_write(upload *u, const char *p, size_t n)
                       arena_printf(u->r->a,
                                    "the file is larger than this zone's limit of %lld bytes",
                                    u->zone.max_file_bytes));
-    crypto_hash_sha256_update(&f->sha, (const unsigned char *)p, n);
+    sha256_update(&f->sha, p, n);
     f->size += (long long)n;
     while (n > 0) {
         ssize_t w = write(f->fd, p, n);
@@ -256,8 +257,8 @@ static int end_file(upload *u)
     f->fd = -1;
     if (rc != 0)
         return io_failed(u, "close", f->tmp);
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&f->sha, h);
+    unsigned char h[SHA256_BYTES];
+    sha256_final(&f->sha, h);
     sodium_bin2hex(f->sha256, sizeof f->sha256, h, sizeof h);
     return 0;
 }

@@ -1,9 +1,10 @@
 /* upload.h - streaming uploads into a landing zone (upload.c).
  *
  * A file streams from the request body to <var>/landing/<zone id>/.tmp-<random>
- * (O_EXCL, 0640) while its SHA-256 and size are computed; past the zone's
- * max_file_bytes the upload stops at once (413) and the temporary file is
- * deleted, so no more than the limit is ever written. When the whole body
+ * (O_EXCL, 0640) while its SHA-256 (sha256.c: the CPU's SHA extensions, else
+ * libsodium) and size are computed; past the zone's max_file_bytes the
+ * upload stops at once (413) and the temporary file is deleted, so no more
+ * than the limit is ever written. When the whole body
  * has arrived, every file of the request is fsynced, renamed to its id (the
  * name on disk is always sluice's own) and recorded in one control-database
  * transaction: the landing_files row, a landing.file_uploaded event on
@@ -23,9 +24,8 @@
 #ifndef SL_WEB_UPLOAD_H
 #define SL_WEB_UPLOAD_H
 
-#include <sodium.h>
-
 #include "http.h"
+#include "sha256.h"
 
 #define UPLOAD_NAME_MAX 255                   /* bytes of a file's original name */
 #define UPLOAD_MAX_FILES 64                   /* files (parts) in one request */
@@ -47,7 +47,7 @@ typedef struct {
     int fd;
     int empty_name;            /* the part had filename="" (no file chosen) */
     long long size;
-    crypto_hash_sha256_state sha;
+    sha256_ctx sha;
     char sha256[65];
     const char *id;            /* after upload_commit: the file's id */
     const char *duplicate_of;  /* after upload_commit: NULL or the original's id */
