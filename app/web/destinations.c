@@ -364,8 +364,8 @@ static int delete_dest(request *r, const char *id, const char **name, const char
                        (const char *[]){id});
     if (e == SL_EDB && strcmp(db_sqlstate(r->db), "23503") == 0) {
         db_rollback(r->db);
-        *why = "Pipelines use this destination. Delete those pipelines or move them to "
-               "another destination first.";
+        *why = "Pipelines or landing zones use this destination. Delete them or move them "
+               "to another destination first.";
         return 1;
     }
     if (e) {

@@ -48,7 +48,7 @@ static const char *const formats[] = {"csv", "jsonl", NULL};
 static const char *const schema_modes[] = {"declared", "infer", NULL};
 static const char *const mismatches[] = {"reject", "load_partial", NULL};
 static const char *const load_modes[] = {"direct", "raw", NULL};
-static const char *const col_types[] = {"int",  "numeric", "boolean", "date",
+static const char *const col_types[] = {"int",  "bigint", "numeric", "boolean", "date",
                                         "timestamptz", "text", "jsonb", NULL};
 
 /* Delimiters and quotes: the character and the word a form sends. */
@@ -387,8 +387,8 @@ static void check(request *r, lz_fields *f, int form, json_t *errors)
                                      "starting with a digit",
                                cn);
         else if (!in_list(col_types, ct))
-            msg = arena_printf(r->a, "column %s: the type must be one of int, numeric, "
-                                     "boolean, date, timestamptz, text, jsonb",
+            msg = arena_printf(r->a, "column %s: the type must be one of int, bigint, "
+                                     "numeric, boolean, date, timestamptz, text, jsonb",
                                cn);
         else {
             char *lc = arena_strdup(r->a, cn);

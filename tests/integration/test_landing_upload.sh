@@ -55,6 +55,10 @@ assert_lacks() {
     if [[ $2 != *"$3"* ]]; then ok "$1"; else fail "$1" "'$3' found"; fi
 }
 jget() { printf '%s' "$H_BODY" | h_json "$1" || true; }
+nitems() { # the length of .items in H_BODY
+    printf '%s' "$H_BODY" | node -e \
+        'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).items.length)'
+}
 api() { # METHOD PATH TOKEN [curl args]: a JSON request
     local method=$1 path=$2 token=$3
     shift 3
@@ -517,6 +521,46 @@ assert_eq "the delete audited" "true" "$(h_psql "SELECT details->>'purged' FROM 
     WHERE action = 'landing_zone.delete' AND object_id = '$Z'")"
 api DELETE "/api/v1/landing-zones/$ZW" "$ED"
 assert_eq "API delete of an empty zone: 204" 204 "$H_STATUS"
+
+# --- paging ---------------------------------------------------------------------------------
+
+h_psql "INSERT INTO sluice.landing_files (zone_id, original_name, size_bytes, sha256)
+        SELECT '$ZS', 'bulk-' || g || '.csv', g, lpad(to_hex(g), 64, '0')
+        FROM generate_series(1, 60) g;
+        INSERT INTO sluice.landing_zones (name, destination_id, target_table)
+        SELECT 'zz-' || lpad(g::text, 2, '0'), '$DEST', 't' FROM generate_series(1, 55) g" \
+    > /dev/null
+NFILES=$(rows "zone_id = '$ZS'")
+page "$JE" "/landing/$ZS"
+assert_eq "the zone page shows 50 files" 50 "$(grep -c '<tr data-file=' <<< "$H_BODY")"
+OLDER=$(grep -o 'href="/landing/[^"]*?after=[0-9]*" rel="next"' <<< "$H_BODY" \
+    | sed 's/.*after=//; s/".*//')
+assert_true "with a link to older files" test -n "$OLDER"
+page "$JE" "/landing/$ZS?after=$OLDER"
+assert_eq "the second page has the rest" $((NFILES - 50)) \
+    "$(grep -c '<tr data-file=' <<< "$H_BODY")"
+assert_contains "and a link back" "$H_BODY" 'rel="prev">&larr; Newer</a>'
+page "$JE" "/landing/$ZS?after=x"
+assert_eq "a bad page link: 400" 400 "$H_STATUS"
+SEEN=0
+CUR=""
+for i in $(seq 1 10); do
+    api GET "/api/v1/landing-zones/small/files?limit=20${CUR:+&cursor=$CUR}" "$VI"
+    SEEN=$((SEEN + $(nitems)))
+    CUR=$(jget next_cursor)
+    [ "$CUR" != null ] || break
+    : "$i"
+done
+assert_eq "the API pages through every file" "$NFILES" "$SEEN"
+page "$JE" /landing
+assert_eq "the list shows 50 zones" 50 "$(grep -c '<a href="/landing/[0-9a-f-]*">' <<< "$H_BODY")"
+assert_contains "with a next page" "$H_BODY" 'rel="next">Next &rarr;</a>'
+api GET '/api/v1/landing-zones?limit=200' "$VI"
+assert_eq "the API lists every zone" "$(h_psql "SELECT count(*) FROM sluice.landing_zones")" \
+    "$(nitems)"
+api DELETE "/api/v1/destinations/$DEST" "$ED"
+assert_eq "a destination with zones cannot be deleted" 409 "$H_STATUS"
+assert_contains "it says why" "$(jget detail)" "landing zones use this destination"
 
 # --- the feature flag ------------------------------------------------------------------------
 
