@@ -46,7 +46,8 @@ sl_err dlv_target(request *r, const char *id, PGresult **res, sl_errbuf *eb)
 
 #define ATTEMPT_COLUMNS                                                                     \
     "SELECT a.id::text, a.message_id::text, a.attempt, " TS("a.at") ", a.status_code,"       \
-    " a.latency_ms, a.error, a.response_excerpt, a.outcome, m.event_type"                   \
+    " a.latency_ms, a.error, a.response_excerpt, a.outcome,"                               \
+    " CASE WHEN a.attempt = 0 THEN 'test' ELSE m.event_type END"                   \
     " FROM sluice_events.delivery_attempts a"                                               \
     " LEFT JOIN sluice_events.messages m ON m.id = a.message_id WHERE a.target_id = $1::uuid"
 

@@ -674,6 +674,20 @@ sl_err notif_send_test(request *r, const char *id, notif_test *t, sl_errbuf *eb)
                                   t->answer});
     if (!e && PQntuples(res) != 1)
         e = sl_fail(eb, SL_ENOTFOUND, "no such notification target");
+    /* The test is a delivery attempt like any other: the target's
+     * deliveries page lists it. Attempt 0 marks a test (its message id
+     * belongs to no queued message, so it is never retried). */
+    if (!e)
+        e = db_exec(r->db, eb,
+                    "INSERT INTO sluice_events.delivery_attempts (message_id, target_id, attempt,"
+                    " status_code, latency_ms, error, response_excerpt, outcome)"
+                    " VALUES (sluice.snowflake_id(), $1::uuid, 0, nullif($2::int, 0), $3::int,"
+                    " $4, $5, $6)",
+                    6,
+                    (const char *[]){id, arena_printf(r->a, "%d", t->status),
+                                     arena_printf(r->a, "%ld", t->latency_ms),
+                                     t->error,
+                                     t->answer, t->ok ? "delivered" : "dead"});
     if (!e) {
         t->tested_at = PQgetvalue(res, 0, 0);
         json_t *d = json_pack("{s:s, s:b, s:i, s:I}", "name", t->name, "ok", t->ok, "status",

@@ -142,6 +142,15 @@ export default async function notificationsFlow({ baseURL, newPage, screenshot, 
             'e2e receiver says hi');
         await screenshot('04-tested', page);
 
+        // The test is logged as a delivery on the target's deliveries page.
+        await page.goto(`${targetURL}/deliveries`);
+        const row = page.locator('tbody tr', { hasText: 'test' }).first();
+        const cells = await row.locator('td').allInnerTexts();
+        assert.ok(cells.some((c) => c.trim() === '200'), `the logged test: ${cells}`);
+        assert.ok(cells.some((c) => /delivered/i.test(c)), `the logged outcome: ${cells}`);
+        await screenshot('04b-delivery-logged', page);
+        await page.goto(targetURL);
+
         // 4. What the receiver got: one signed POST, verifiable with the secret.
         const reqs = receiver.requests();
         assert.equal(reqs.length, 1, `the receiver got ${reqs.length} request(s)`);
