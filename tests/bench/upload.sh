@@ -237,9 +237,10 @@ section() {
     echo
     echo "(b) and (c) stream the body from nginx to the worker unbuffered (FastCGI), compute"
     echo "its SHA-256 as it passes, write it to a temporary file, fsync it, rename it and"
-    echo "record it in the control database; (a) writes it once without fsync. The SHA-256"
-    echo "here: $HASH. Peak RSS is VmHWM of /proc/PID/status of the worker whose rchar grew"
-    echo "by the file's size; memory does not grow with the file."
+    echo "record it in the control database; (a) writes it once without fsync."
+    echo "SHA-256 on this machine: $HASH."
+    echo "Peak RSS is VmHWM of /proc/PID/status of the worker whose rchar grew by the file's"
+    echo "size; memory does not grow with the file."
 }
 
 step "results"
