@@ -87,6 +87,8 @@ function watchProgress(page) {
                         attr: bar.getAttribute('value'),
                         label: bar.getAttribute('aria-label'),
                         text: status.textContent,
+                        disabled: box.closest('form').querySelector('button[type="submit"]')
+                            .disabled,
                     });
                     new MutationObserver(report).observe(box, { attributes: true,
                         subtree: true, childList: true, characterData: true });
@@ -197,6 +199,7 @@ export default async function landingFlow({ baseURL, newPage, screenshot, env, a
         for (const s of shown) {
             assert.equal(s.max, 100);
             assert.equal(s.label, 'Upload progress');
+            assert.equal(s.disabled, true, 'the Upload button is off while sending');
         }
         const values = shown.map((s) => s.value);
         for (let i = 1; i < values.length; i++) {
@@ -207,8 +210,6 @@ export default async function landingFlow({ baseURL, newPage, screenshot, env, a
         assert.equal(last.attr, '100', 'the value attribute says 100 too');
         assert.ok(shown.some((s) => /^Uploading: 100% \(/.test(s.text)),
             `the status line said 100%: ${shown.map((s) => s.text).join(' | ')}`);
-        assert.ok(shown.some((s) => /^Uploaded: people\.csv/.test(s.text)),
-            `the status line said it was uploaded: ${shown.map((s) => s.text).join(' | ')}`);
 
         // 4. The zone page: the flash, and the file, uploaded (or already loading).
         const msg = await flash(page);
@@ -278,9 +279,11 @@ export default async function landingFlow({ baseURL, newPage, screenshot, env, a
             assert.equal(got.note, want.note, `preview row ${i + 1}'s note`);
             assert.equal(Number(got.amount), Number(want.amount), `preview row ${i + 1}'s amount`);
         });
-        // The multi-line value, as a person sees it in its cell.
+        // The multi-line value, as a person sees it in its cell: on two lines.
         const multi = preview.locator('tbody tr').nth(2).locator('td').nth(col.note);
         assert.equal(await multi.textContent(), 'line one\nline two');
+        assert.equal(await multi.innerText(), 'line one\nline two',
+            'the preview keeps the line break of a multi-line value');
         assert.equal(await preview.locator('tbody tr').nth(1).locator('td').nth(col.name)
             .innerText(), 'Smith, "Jr"');
         await screenshot('06-preview', page);
