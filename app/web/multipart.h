@@ -4,7 +4,7 @@
  * Feed it the body in chunks of any size, as they arrive; it calls back with
  * each part's headers (the form field name, the file name, the content
  * type) and then the part's bytes, never buffering a body: memory is the
- * parser struct (about 17 KiB), whatever the size of the upload. Rules:
+ * parser struct (about 25 KiB), whatever the size of the upload. Rules:
  *   - delimiters are CRLF "--" boundary; the first one may open the body
  *     without a CRLF before it; anything before it (the preamble) and after
  *     the close delimiter (the epilogue) is ignored;
