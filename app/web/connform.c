@@ -923,3 +923,127 @@ void conn_change(json_t *changes, const char *field, json_t *from, json_t *to)
     json_decref(from);
     json_decref(to);
 }
+
+/* --- shared handlers ----------------------------------------------------------------- */
+
+void conn_list_handler(request *r, const conn_view *v)
+{
+    json_t *ctx = page_ctx(r, v->title, v->section);
+    if (conn_list_page(r, v->k, v->cols, ctx, v->page_row) != 0)
+        return;
+    page_render(r, 200, arena_printf(r->a, "%s/list", v->section), ctx);
+}
+
+void conn_show_page(request *r, const conn_view *v)
+{
+    const char *id = conn_id_param(r, v->k);
+    PGresult *res;
+    if (!id || conn_load(r, v->k, v->cols, id, 0, &res) != 1)
+        return;
+    json_t *ctx = page_ctx(r, PQgetvalue(res, 0, CC_NAME), v->section);
+    json_object_set_new(ctx, v->var, v->page_row(r, res, 0));
+    json_object_set_new(ctx, "can_edit", json_boolean(r->role >= ROLE_EDITOR));
+    page_render(r, 200, arena_printf(r->a, "%s/show", v->section), ctx);
+}
+
+static void delete_page(request *r, const conn_view *v, int status, PGresult *res,
+                        const char *refusal)
+{
+    json_t *ctx = page_ctx(r, arena_printf(r->a, "Delete %s", PQgetvalue(res, 0, CC_NAME)),
+                           v->section);
+    json_object_set_new(ctx, v->var, v->page_row(r, res, 0));
+    if (refusal)
+        json_object_set_new(ctx, "refusal", json_string(refusal));
+    page_render(r, status, arena_printf(r->a, "%s/delete", v->section), ctx);
+}
+
+void conn_delete_form(request *r, const conn_view *v, conn_refusal_fn refusal)
+{
+    const char *id = conn_id_param(r, v->k);
+    PGresult *res;
+    if (!id || conn_load(r, v->k, v->cols, id, 0, &res) != 1)
+        return;
+    const char *why = refusal(r, res);
+    if (why && !*why)
+        return;
+    delete_page(r, v, 200, res, why);
+}
+
+void conn_delete_handler(request *r, const conn_view *v, conn_delete_fn del)
+{
+    const char *id = conn_id_param(r, v->k);
+    const char *name, *why;
+    if (!id)
+        return;
+    int rc = del(r, id, &name, &why);
+    if (rc == 1) {
+        PGresult *res;
+        if (conn_load(r, v->k, v->cols, id, 0, &res) == 1)
+            delete_page(r, v, 409, res, why);
+        return;
+    }
+    if (rc == 0)
+        page_done(r, v->k->path, arena_printf(r->a, "%s %s deleted.", v->k->noun, name));
+}
+
+void conn_get_api(request *r, const conn_view *v)
+{
+    const char *id = conn_id_param(r, v->k);
+    PGresult *res;
+    if (!id || conn_load(r, v->k, v->cols, id, 0, &res) != 1)
+        return;
+    http_send_json(r, 200, v->api_row(r, res, 0));
+}
+
+void conn_delete_api(request *r, const conn_view *v, conn_delete_fn del)
+{
+    const char *id = conn_id_param(r, v->k);
+    const char *name, *why;
+    if (!id)
+        return;
+    int rc = del(r, id, &name, &why);
+    if (rc == 1)
+        http_problem(r, 409, why, NULL);
+    else if (rc == 0)
+        http_set_status(r, 204);
+}
+
+void conn_answer_row(request *r, const conn_view *v, int status, const char *id)
+{
+    PGresult *res;
+    if (conn_load(r, v->k, v->cols, id, 0, &res) != 1)
+        return;
+    if (status == 201)
+        http_add_header(r, "Location", arena_printf(r->a, "/api/v1%s/%s", v->k->path, id));
+    http_send_json(r, status, v->api_row(r, res, 0));
+}
+
+int conn_delete_row(request *r, const conn_kind *k, PGresult *res, const char *in_use,
+                    json_t *extra, const char **why)
+{
+    const char *id = PQgetvalue(res, 0, CC_ID);
+    sl_errbuf eb = {0};
+    sl_err e = db_exec(r->db, &eb, arena_printf(r->a, "DELETE FROM %s WHERE id = $1", k->table),
+                       1, (const char *[]){id});
+    if (e == SL_EDB && strcmp(db_sqlstate(r->db), "23503") == 0) {
+        json_decref(extra);
+        db_rollback(r->db);
+        *why = in_use;
+        return 1;
+    }
+    if (e) {
+        json_decref(extra);
+        conn_tx_fail(r, e, &eb);
+        return -1;
+    }
+    json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "name", PQgetvalue(res, 0, CC_NAME), "type",
+                          PQgetvalue(res, 0, CC_TYPE), "host", PQgetvalue(res, 0, CC_HOST),
+                          "database", PQgetvalue(res, 0, CC_DATABASE));
+    if (extra) {
+        json_object_update(d, extra);
+        json_decref(extra);
+    }
+    if (conn_audit(r, k, arena_printf(r->a, "%s.delete", k->object), id, d) || conn_commit(r))
+        return -1;
+    return 0;
+}

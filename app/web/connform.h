@@ -223,4 +223,53 @@ void conn_change(json_t *changes, const char *field, json_t *from, json_t *to);
 void conn_json_unknown(const json_t *body, const char *const *allowed,
                        const char *const *readonly, json_t *errors);
 
+/* --- shared handlers ----------------------------------------------------------------- */
+
+/* A row of a query on cols as JSON (a new reference). */
+typedef json_t *(*conn_row_fn)(request *r, PGresult *res, int i);
+
+/* What the shared handlers below need beyond conn_kind: the resource's
+ * columns, page names and row views. Every string is a trusted constant. */
+typedef struct {
+    const conn_kind *k;
+    const char *cols;     /* SELECT list: CONN_COLS and the resource's own columns */
+    const char *title;    /* "Sources": the list page's title */
+    const char *section;  /* "sources": nav section and template folder */
+    const char *var;      /* "s": the row's name in the show and delete templates */
+    conn_row_fn page_row; /* the row as the console shows it */
+    conn_row_fn api_row;  /* the row as the API returns it */
+} conn_view;
+
+/* Delete row id: 0 deleted and committed (*name set), 1 refused (*why
+ * set, rolled back), -1 answered. */
+typedef int (*conn_delete_fn)(request *r, const char *id, const char **name, const char **why);
+
+/* Why row 0 of res (v->cols) cannot be deleted, NULL when it can, or ""
+ * after answering an error. */
+typedef const char *(*conn_refusal_fn)(request *r, PGresult *res);
+
+/* GET <path>: the list page (answers). */
+void conn_list_handler(request *r, const conn_view *v);
+/* GET <path>/{id}: the detail page (answers). */
+void conn_show_page(request *r, const conn_view *v);
+/* GET <path>/{id}/delete: the confirmation, or the refusal refusal() gives
+ * (answers). */
+void conn_delete_form(request *r, const conn_view *v, conn_refusal_fn refusal);
+/* POST <path>/{id}/delete: delete with del; a refusal shows the delete page
+ * again with 409, success redirects to the list (answers). */
+void conn_delete_handler(request *r, const conn_view *v, conn_delete_fn del);
+/* GET /api/v1<path>/{id} (answers). */
+void conn_get_api(request *r, const conn_view *v);
+/* DELETE /api/v1<path>/{id} with del: 204, 409 refused (answers). */
+void conn_delete_api(request *r, const conn_view *v, conn_delete_fn del);
+/* Answer a stored change with row id as it now is (201 adds Location). */
+void conn_answer_row(request *r, const conn_view *v, int status, const char *id);
+
+/* Inside the open transaction, delete row 0 of res (v->cols, locked) and
+ * audit "<object>.delete" with its name, type, host and database plus the
+ * members of extra (stolen; may be NULL), then commit. 0 done; 1 a foreign
+ * key refused it (*why = in_use, rolled back); -1 answered. */
+int conn_delete_row(request *r, const conn_kind *k, PGresult *res, const char *in_use,
+                    json_t *extra, const char **why);
+
 #endif

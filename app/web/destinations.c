@@ -165,6 +165,9 @@ static json_t *page_row(request *r, PGresult *res, int i)
     return o;
 }
 
+static const conn_view V = {&K, DEST_COLS, "Destinations", "destinations", "d", page_row,
+                            api_row};
+
 static void form_page(request *r, int status, const char *id, dest_fields *f, json_t *errors)
 {
     json_t *ctx = page_ctx(r, id ? arena_printf(r->a, "Edit %s", f->c.name) : "New destination",
@@ -359,26 +362,12 @@ static int delete_dest(request *r, const char *id, const char **name, const char
         db_rollback(r->db);
         return 1;
     }
-    sl_errbuf eb = {0};
-    sl_err e = db_exec(r->db, &eb, "DELETE FROM sluice.destinations WHERE id = $1", 1,
-                       (const char *[]){id});
-    if (e == SL_EDB && strcmp(db_sqlstate(r->db), "23503") == 0) {
-        db_rollback(r->db);
-        *why = "Pipelines or landing zones use this destination. Delete them or move them "
-               "to another destination first.";
-        return 1;
-    }
-    if (e) {
-        conn_tx_fail(r, e, &eb);
-        return -1;
-    }
-    json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:b}", "name", *name, "type",
-                          PQgetvalue(res, 0, CC_TYPE), "host", PQgetvalue(res, 0, CC_HOST),
-                          "database", PQgetvalue(res, 0, CC_DATABASE), "default",
-                          strcmp(PQgetvalue(res, 0, DC_DEFAULT), "t") == 0);
-    if (conn_audit(r, &K, "destination.delete", id, d) || conn_commit(r))
-        return -1;
-    return 0;
+    return conn_delete_row(r, &K, res,
+                           "Pipelines or landing zones use this destination. Delete them or "
+                           "move them to another destination first.",
+                           json_pack("{s:b}", "default",
+                                     strcmp(PQgetvalue(res, 0, DC_DEFAULT), "t") == 0),
+                           why);
 }
 
 /* Make id the default. 0 done (*name set; *already when it was); -1
@@ -417,10 +406,7 @@ static int make_default(request *r, const char *id, const char **name, int *alre
 
 void h_destinations_list(request *r)
 {
-    json_t *ctx = page_ctx(r, "Destinations", "destinations");
-    if (conn_list_page(r, &K, DEST_COLS, ctx, page_row) != 0)
-        return;
-    page_render(r, 200, "destinations/list", ctx);
+    conn_list_handler(r, &V);
 }
 
 void h_destinations_new(request *r)
@@ -463,14 +449,7 @@ void h_destinations_create(request *r)
 
 void h_destination_show(request *r)
 {
-    const char *id = conn_id_param(r, &K);
-    PGresult *res;
-    if (!id || conn_load(r, &K, DEST_COLS, id, 0, &res) != 1)
-        return;
-    json_t *ctx = page_ctx(r, PQgetvalue(res, 0, CC_NAME), "destinations");
-    json_object_set_new(ctx, "d", page_row(r, res, 0));
-    json_object_set_new(ctx, "can_edit", json_boolean(r->role >= ROLE_EDITOR));
-    page_render(r, 200, "destinations/show", ctx);
+    conn_show_page(r, &V);
 }
 
 void h_destination_edit(request *r)
@@ -522,15 +501,6 @@ void h_destination_update(request *r)
                   arena_printf(r->a, "Destination %s saved.", f.c.name));
 }
 
-static void delete_page(request *r, int status, PGresult *res, const char *refusal)
-{
-    json_t *ctx = page_ctx(r, arena_printf(r->a, "Delete %s", PQgetvalue(res, 0, CC_NAME)),
-                           "destinations");
-    json_object_set_new(ctx, "d", page_row(r, res, 0));
-    if (refusal)
-        json_object_set_new(ctx, "refusal", json_string(refusal));
-    page_render(r, status, "destinations/delete", ctx);
-}
 
 static int count_dests(request *r)
 {
@@ -545,36 +515,23 @@ static int count_dests(request *r)
     return (int)strtol(n, NULL, 10);
 }
 
-void h_destination_delete_form(request *r)
+/* delete_refusal() with the current count, for the confirmation page. */
+static const char *form_refusal(request *r, PGresult *res)
 {
-    const char *id = conn_id_param(r, &K);
-    PGresult *res;
-    if (!id || conn_load(r, &K, DEST_COLS, id, 0, &res) != 1)
-        return;
     int count = count_dests(r);
     if (count < 0)
-        return;
-    const char *why = delete_refusal(r, res, count);
-    if (why && !*why)
-        return;
-    delete_page(r, 200, res, why);
+        return "";
+    return delete_refusal(r, res, count);
+}
+
+void h_destination_delete_form(request *r)
+{
+    conn_delete_form(r, &V, form_refusal);
 }
 
 void h_destination_delete(request *r)
 {
-    const char *id = conn_id_param(r, &K);
-    const char *name, *why;
-    if (!id)
-        return;
-    int rc = delete_dest(r, id, &name, &why);
-    if (rc == 1) {
-        PGresult *res;
-        if (conn_load(r, &K, DEST_COLS, id, 0, &res) == 1)
-            delete_page(r, 409, res, why);
-        return;
-    }
-    if (rc == 0)
-        page_done(r, "/destinations", arena_printf(r->a, "Destination %s deleted.", name));
+    conn_delete_handler(r, &V, delete_dest);
 }
 
 void h_destination_make_default(request *r)
@@ -608,22 +565,9 @@ void h_api_destinations_list(request *r)
 
 void h_api_destination_get(request *r)
 {
-    const char *id = conn_id_param(r, &K);
-    PGresult *res;
-    if (!id || conn_load(r, &K, DEST_COLS, id, 0, &res) != 1)
-        return;
-    http_send_json(r, 200, api_row(r, res, 0));
+    conn_get_api(r, &V);
 }
 
-static void answer_row(request *r, int status, const char *id)
-{
-    PGresult *res;
-    if (conn_load(r, &K, DEST_COLS, id, 0, &res) != 1)
-        return;
-    if (status == 201)
-        http_add_header(r, "Location", arena_printf(r->a, "/api/v1/destinations/%s", id));
-    http_send_json(r, status, api_row(r, res, 0));
-}
 
 void h_api_destination_create(request *r)
 {
@@ -653,7 +597,7 @@ void h_api_destination_create(request *r)
     }
     json_decref(errors);
     if (rc == 0)
-        answer_row(r, 201, id);
+        conn_answer_row(r, &V, 201, id);
 }
 
 /* PUT replaces (absent optional fields take their defaults, an absent
@@ -697,7 +641,7 @@ static void api_change(request *r, int replace)
     }
     json_decref(errors);
     if (rc == 0)
-        answer_row(r, 200, id);
+        conn_answer_row(r, &V, 200, id);
 }
 
 void h_api_destination_put(request *r)
@@ -712,15 +656,7 @@ void h_api_destination_patch(request *r)
 
 void h_api_destination_delete(request *r)
 {
-    const char *id = conn_id_param(r, &K);
-    const char *name, *why;
-    if (!id)
-        return;
-    int rc = delete_dest(r, id, &name, &why);
-    if (rc == 1)
-        http_problem(r, 409, why, NULL);
-    else if (rc == 0)
-        http_set_status(r, 204);
+    conn_delete_api(r, &V, delete_dest);
 }
 
 void h_api_destination_test(request *r)

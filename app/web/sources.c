@@ -259,6 +259,8 @@ static json_t *page_row(request *r, PGresult *res, int i)
     return o;
 }
 
+static const conn_view V = {&K, SOURCE_COLS, "Sources", "sources", "s", page_row, api_row};
+
 /* The new/edit form. id: NULL for new. errors is stolen. */
 static void form_page(request *r, int status, const char *id, source_fields *f, json_t *errors)
 {
@@ -397,25 +399,10 @@ static int delete_source(request *r, const char *id, const char **name, const ch
         db_rollback(r->db);
         return 1;
     }
-    sl_errbuf eb = {0};
-    sl_err e = db_exec(r->db, &eb, "DELETE FROM sluice.sources WHERE id = $1", 1,
-                       (const char *[]){id});
-    if (e == SL_EDB && strcmp(db_sqlstate(r->db), "23503") == 0) {
-        db_rollback(r->db);
-        *why = "Pipelines use this source. Delete those pipelines or move them to another "
-               "source first.";
-        return 1;
-    }
-    if (e) {
-        conn_tx_fail(r, e, &eb);
-        return -1;
-    }
-    json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "name", *name, "type",
-                          PQgetvalue(res, 0, CC_TYPE), "host", PQgetvalue(res, 0, CC_HOST),
-                          "database", PQgetvalue(res, 0, CC_DATABASE));
-    if (conn_audit(r, &K, "source.delete", id, d) || conn_commit(r))
-        return -1;
-    return 0;
+    return conn_delete_row(r, &K, res,
+                           "Pipelines use this source. Delete those pipelines or move them to "
+                           "another source first.",
+                           NULL, why);
 }
 
 /* --- discovery ----------------------------------------------------------------------- */
@@ -543,10 +530,7 @@ static json_t *table_json(request *r, const conn_table *t, const char *sync_meth
 
 void h_sources_list(request *r)
 {
-    json_t *ctx = page_ctx(r, "Sources", "sources");
-    if (conn_list_page(r, &K, SOURCE_COLS, ctx, page_row) != 0)
-        return;
-    page_render(r, 200, "sources/list", ctx);
+    conn_list_handler(r, &V);
 }
 
 void h_sources_new(request *r)
@@ -587,14 +571,7 @@ void h_sources_create(request *r)
 
 void h_source_show(request *r)
 {
-    const char *id = conn_id_param(r, &K);
-    PGresult *res;
-    if (!id || conn_load(r, &K, SOURCE_COLS, id, 0, &res) != 1)
-        return;
-    json_t *ctx = page_ctx(r, PQgetvalue(res, 0, CC_NAME), "sources");
-    json_object_set_new(ctx, "s", page_row(r, res, 0));
-    json_object_set_new(ctx, "can_edit", json_boolean(r->role >= ROLE_EDITOR));
-    page_render(r, 200, "sources/show", ctx);
+    conn_show_page(r, &V);
 }
 
 void h_source_edit(request *r)
@@ -638,43 +615,20 @@ void h_source_update(request *r)
                   arena_printf(r->a, "Source %s saved.", f.c.name));
 }
 
-static void delete_page(request *r, int status, PGresult *res, const char *refusal)
+
+static const char *delete_refusal(request *r, PGresult *res)
 {
-    json_t *ctx = page_ctx(r, arena_printf(r->a, "Delete %s", PQgetvalue(res, 0, CC_NAME)),
-                           "sources");
-    json_object_set_new(ctx, "s", page_row(r, res, 0));
-    if (refusal)
-        json_object_set_new(ctx, "refusal", json_string(refusal));
-    page_render(r, status, "sources/delete", ctx);
+    return conn_pipelines_refusal(r, &K, PQgetvalue(res, 0, CC_ID));
 }
 
 void h_source_delete_form(request *r)
 {
-    const char *id = conn_id_param(r, &K);
-    PGresult *res;
-    if (!id || conn_load(r, &K, SOURCE_COLS, id, 0, &res) != 1)
-        return;
-    const char *why = conn_pipelines_refusal(r, &K, id);
-    if (why && !*why)
-        return;
-    delete_page(r, 200, res, why);
+    conn_delete_form(r, &V, delete_refusal);
 }
 
 void h_source_delete(request *r)
 {
-    const char *id = conn_id_param(r, &K);
-    const char *name, *why;
-    if (!id)
-        return;
-    int rc = delete_source(r, id, &name, &why);
-    if (rc == 1) {
-        PGresult *res;
-        if (conn_load(r, &K, SOURCE_COLS, id, 0, &res) == 1)
-            delete_page(r, 409, res, why);
-        return;
-    }
-    if (rc == 0)
-        page_done(r, "/sources", arena_printf(r->a, "Source %s deleted.", name));
+    conn_delete_handler(r, &V, delete_source);
 }
 
 void h_source_test(request *r)
@@ -727,23 +681,9 @@ void h_api_sources_list(request *r)
 
 void h_api_source_get(request *r)
 {
-    const char *id = conn_id_param(r, &K);
-    PGresult *res;
-    if (!id || conn_load(r, &K, SOURCE_COLS, id, 0, &res) != 1)
-        return;
-    http_send_json(r, 200, api_row(r, res, 0));
+    conn_get_api(r, &V);
 }
 
-/* Answer a stored change with the row as it now is. */
-static void answer_row(request *r, int status, const char *id)
-{
-    PGresult *res;
-    if (conn_load(r, &K, SOURCE_COLS, id, 0, &res) != 1)
-        return;
-    if (status == 201)
-        http_add_header(r, "Location", arena_printf(r->a, "/api/v1/sources/%s", id));
-    http_send_json(r, status, api_row(r, res, 0));
-}
 
 void h_api_source_create(request *r)
 {
@@ -770,7 +710,7 @@ void h_api_source_create(request *r)
     }
     json_decref(errors);
     if (rc == 0)
-        answer_row(r, 201, id);
+        conn_answer_row(r, &V, 201, id);
 }
 
 /* PUT (replace: absent optional fields take their defaults; an absent
@@ -813,7 +753,7 @@ static void api_change(request *r, int replace)
     }
     json_decref(errors);
     if (rc == 0)
-        answer_row(r, 200, id);
+        conn_answer_row(r, &V, 200, id);
 }
 
 void h_api_source_put(request *r)
@@ -828,15 +768,7 @@ void h_api_source_patch(request *r)
 
 void h_api_source_delete(request *r)
 {
-    const char *id = conn_id_param(r, &K);
-    const char *name, *why;
-    if (!id)
-        return;
-    int rc = delete_source(r, id, &name, &why);
-    if (rc == 1)
-        http_problem(r, 409, why, NULL);
-    else if (rc == 0)
-        http_set_status(r, 204);
+    conn_delete_api(r, &V, delete_source);
 }
 
 void h_api_source_test(request *r)
