@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "idlist.h"
 #include "jsonx.h"
 #include "page.h"
 #include "params.h"
@@ -26,9 +27,7 @@
 
 typedef struct {
     const char *type, *stream, *pipeline, *from, *to; /* raw, "" when absent */
-    const char *before, *after;                       /* ids or NULL */
-    long long limit;
-    const char *sql[5]; /* $1 type exact, $2 type pattern, $3 stream, $4/$5 dates */
+    idlist_query q; /* sql: $1 type exact, $2 type pattern, $3 stream, $4/$5 dates */
 } ev_filter;
 
 #define FILTER_SQL                                                                          \
@@ -44,88 +43,24 @@ typedef struct {
 
 enum { C_ID, C_AT, C_STREAM, C_TYPE, C_DATA, C_META, C_CORR, C_CAUSE };
 
-static char *like_escape(arena *a, const char *s)
-{
-    char *out = arena_alloc(a, strlen(s) * 2 + 1), *q = out;
-    for (; *s; s++) {
-        if (*s == '%' || *s == '_' || *s == '\\')
-            *q++ = '\\';
-        *q++ = *s;
-    }
-    *q = '\0';
-    return out;
-}
-
-static const char *query_text(request *r, const char *name, json_t *errors)
-{
-    const char *v = params_query(r, name, errors);
-    return v ? params_trim(r->a, v) : "";
-}
-
-static void check_text(request *r, const char *v, long max, const char *field, json_t *errors)
-{
-    long n = params_utf8_len(v);
-    if (n < 0)
-        page_field_error(errors, field, "must be valid UTF-8 text");
-    else if (n > max)
-        page_field_error(errors, field, arena_printf(r->a, "must be at most %ld characters", max));
-    else if (params_has_control(v))
-        page_field_error(errors, field, "must not contain control characters");
-}
-
-static int id_ok(const char *s)
-{
-    long long id;
-    return params_int(s, 1, 9223372036854775807LL, &id);
-}
-
-static int cursor_ok(const char *const *f)
-{
-    return id_ok(f[0]);
-}
-
-static const char *check_cursor(request *r, const char *name, json_t *errors)
-{
-    const char *v = params_query(r, name, errors);
-    if (!v)
-        return NULL;
-    if (!id_ok(v)) {
-        page_field_error(errors, name, "must be an event id (a positive integer)");
-        return NULL;
-    }
-    return v;
-}
-
-static void check_date(const char *v, const char *field, int api, json_t *errors)
-{
-    if (*v && !params_date(v))
-        page_field_error(errors, field, api ? "must be a date as YYYY-MM-DD"
-                                            : "Enter a real date as YYYY-MM-DD, e.g. 2024-05-31.");
-}
+static const idlist_kind KIND = {COLUMNS_SQL, "sluice_events.events", FILTER_SQL,
+                                 "an event id", EVENTS_PAGE};
 
 static void parse_filter(request *r, ev_filter *f, json_t *errors, int api)
 {
     memset(f, 0, sizeof *f);
-    f->type = query_text(r, "type", errors);
-    f->stream = query_text(r, "stream", errors);
-    f->pipeline = query_text(r, "pipeline", errors);
-    f->from = query_text(r, "from", errors);
-    f->to = query_text(r, "to", errors);
-    f->limit = EVENTS_PAGE;
+    f->type = idlist_text(r, "type", errors);
+    f->stream = idlist_text(r, "stream", errors);
+    f->pipeline = idlist_text(r, "pipeline", errors);
+    f->from = idlist_text(r, "from", errors);
+    f->to = idlist_text(r, "to", errors);
     if (*f->type) {
-        check_text(r, f->type, TYPE_MAX, "type", errors);
-        size_t n = strlen(f->type);
-        if (f->type[n - 1] == '*')
-            f->sql[1] = arena_printf(r->a, "%s%%",
-                                     like_escape(r->a, arena_strndup(r->a, f->type, n - 1)));
-        else if (f->type[n - 1] == '.')
-            f->sql[1] = arena_printf(r->a, "%s%%", like_escape(r->a, f->type));
-        else
-            f->sql[0] = f->type;
+        idlist_check_text(r, f->type, TYPE_MAX, "type", errors);
+        idlist_match(r, f->type, &f->q.sql[0], &f->q.sql[1]);
     }
     if (*f->stream) {
-        check_text(r, f->stream, STREAM_MAX, "stream", errors);
-        f->sql[2] = f->stream;
+        idlist_check_text(r, f->stream, STREAM_MAX, "stream", errors);
+        f->q.sql[2] = f->stream;
     }
     if (*f->pipeline) {
         if (!uuid_valid(f->pipeline))
@@ -135,74 +70,18 @@ static void parse_filter(request *r, ev_filter *f, json_t *errors, int api)
                                                        ? 9 : 0), f->pipeline) != 0)
             page_field_error(errors, "stream", "names another stream than the pipeline's");
         else
-            f->sql[2] = arena_printf(r->a, "pipeline:%s", f->pipeline);
+            f->q.sql[2] = arena_printf(r->a, "pipeline:%s", f->pipeline);
     }
-    check_date(f->from, "from", api, errors);
-    check_date(f->to, "to", api, errors);
-    if (*f->from && *f->to && params_date(f->from) && params_date(f->to) &&
-        strcmp(f->from, f->to) > 0)
-        page_field_error(errors, "to", api ? "must not be before from"
-                                           : "The end date must not be before the start date.");
-    f->sql[3] = *f->from ? f->from : NULL;
-    f->sql[4] = *f->to ? f->to : NULL;
-    if (api) {
-        const char *key[1];
-        params_page(r, 1, cursor_ok, key, &f->limit, errors);
-        f->before = key[0];
-        return;
-    }
-    f->before = check_cursor(r, "before", errors);
-    f->after = check_cursor(r, "after", errors);
-    if (f->before && f->after)
-        page_field_error(errors, "after", "use either before or after, not both");
-}
-
-static sl_err fetch(request *r, const ev_filter *f, PGresult **res, sl_errbuf *eb)
-{
-    const char *params[] = {f->sql[0], f->sql[1], f->sql[2], f->sql[3], f->sql[4],
-                            f->after ? f->after : f->before,
-                            arena_printf(r->a, "%lld", f->limit + 1)};
-    if (f->after)
-        return db_query(r->db, r->a, eb, res,
-                        COLUMNS_SQL FILTER_SQL " AND id > $6::bigint ORDER BY id ASC"
-                                               " LIMIT $7::int",
-                        7, params);
-    return db_query(r->db, r->a, eb, res,
-                    COLUMNS_SQL FILTER_SQL " AND ($6::bigint IS NULL OR id < $6::bigint)"
-                                           " ORDER BY id DESC LIMIT $7::int",
-                    7, params);
-}
-
-static sl_err exists_beyond(request *r, const ev_filter *f, const char *id, int dir, int *yes,
-                            sl_errbuf *eb)
-{
-    const char *params[] = {f->sql[0], f->sql[1], f->sql[2], f->sql[3], f->sql[4], id};
-    char *v;
-    sl_err e = db_query_value(r->db, r->a, eb, &v,
-                              dir > 0 ? "SELECT EXISTS (SELECT 1 FROM sluice_events.events WHERE"
-                                        FILTER_SQL " AND id > $6::bigint)"
-                                      : "SELECT EXISTS (SELECT 1 FROM sluice_events.events WHERE"
-                                        FILTER_SQL " AND id < $6::bigint)",
-                              6, params);
-    if (!e)
-        *yes = v && strcmp(v, "t") == 0;
-    return e;
-}
-
-static const char *val(PGresult *res, int i, int col)
-{
-    return PQgetisnull(res, i, col) ? NULL : PQgetvalue(res, i, col);
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
+    idlist_dates(f->from, f->to, api, errors);
+    f->q.sql[3] = *f->from ? f->from : NULL;
+    f->q.sql[4] = *f->to ? f->to : NULL;
+    idlist_paging(r, &KIND, api, &f->q, errors);
 }
 
 /* A jsonb column as a JSON value (a new reference). */
 static json_t *json_col(request *r, PGresult *res, int i, int col)
 {
-    const char *t = val(res, i, col);
+    const char *t = idlist_val(res, i, col);
     json_t *v = t ? jsonx_parse(r->a, NULL, t, strlen(t)) : NULL;
     return v ? json_incref(v) : json_object();
 }
@@ -216,17 +95,15 @@ static json_t *api_item(request *r, PGresult *res, int i)
     json_object_set_new(o, "type", json_string(PQgetvalue(res, i, C_TYPE)));
     json_object_set_new(o, "data", json_col(r, res, i, C_DATA));
     json_object_set_new(o, "metadata", json_col(r, res, i, C_META));
-    json_object_set_new(o, "correlation_id", jstr_or_null(val(res, i, C_CORR)));
-    json_object_set_new(o, "causation_id", jstr_or_null(val(res, i, C_CAUSE)));
+    json_object_set_new(o, "correlation_id", idlist_str_or_null(idlist_val(res, i, C_CORR)));
+    json_object_set_new(o, "causation_id", idlist_str_or_null(idlist_val(res, i, C_CAUSE)));
     return o;
 }
 
 static json_t *page_item(request *r, PGresult *res, int i)
 {
     const char *at = PQgetvalue(res, i, C_AT);
-    char *shown = arena_printf(r->a, "%.19s", at);
-    if (strlen(shown) > 10)
-        shown[10] = ' ';
+    const char *shown = idlist_at_shown(r, at);
     const char *stream = PQgetvalue(res, i, C_STREAM);
     json_t *data = json_col(r, res, i, C_DATA);
     json_t *o = json_object();
@@ -239,7 +116,7 @@ static json_t *page_item(request *r, PGresult *res, int i)
     if (strncmp(stream, "pipeline:", 9) == 0 && uuid_valid(stream + 9))
         json_object_set_new(o, "pipeline_id", json_string(stream + 9));
     const char *run = jsonx_str(data, "run_id", NULL);
-    if (run && id_ok(run))
+    if (run && idlist_id_ok(run))
         json_object_set_new(o, "run_id", json_string(run));
     json_decref(data);
     return o;
@@ -268,8 +145,8 @@ static sl_err consumers(request *r, json_t **out, sl_errbuf *eb)
         json_array_append_new(
             list, json_pack("{s:s, s:s, s:o, s:s, s:I, s:s, s:b}", "consumer",
                             PQgetvalue(res, i, 0), "last_event_id", PQgetvalue(res, i, 1),
-                            "last_event_at", jstr_or_null(val(res, i, 2)), "newest_id",
-                            PQgetvalue(res, i, 3), "events_behind", (json_int_t)behind,
+                            "last_event_at", idlist_str_or_null(idlist_val(res, i, 2)),
+                            "newest_id", PQgetvalue(res, i, 3), "events_behind", (json_int_t)behind,
                             "updated_at", PQgetvalue(res, i, 5), "caught_up", behind == 0));
     }
     *out = list;
@@ -278,20 +155,12 @@ static sl_err consumers(request *r, json_t **out, sl_errbuf *eb)
 
 /* --- the page ---------------------------------------------------------------------------- */
 
-static const char *page_link(request *r, const ev_filter *f, const char *cursor, const char *id)
+static const char *page_link(request *r, const void *fv, const char *cursor, const char *id)
 {
-    const char *names[] = {"type", "stream", "pipeline", "from", "to"};
+    const ev_filter *f = fv;
+    static const char *const names[] = {"type", "stream", "pipeline", "from", "to"};
     const char *vals[] = {f->type, f->stream, f->pipeline, f->from, f->to};
-    char *q = "";
-    for (int i = 0; i < 5; i++)
-        if (*vals[i])
-            q = arena_printf(r->a, "%s%s=%s&", q, names[i], params_urlencode(r->a, vals[i]));
-    if (cursor)
-        q = arena_printf(r->a, "%s%s=%s&", q, cursor, id);
-    size_t n = strlen(q);
-    if (n)
-        q[n - 1] = '\0';
-    return n ? arena_printf(r->a, "/events?%s", q) : "/events";
+    return idlist_link(r, "/events", names, vals, 5, cursor, id);
 }
 
 /* Pipelines for the filter's list, the chosen one selected. */
@@ -309,14 +178,6 @@ static json_t *pipeline_choices(request *r, const char *chosen)
                                               "name", PQgetvalue(res, i, 1), "selected",
                                               strcmp(PQgetvalue(res, i, 0), chosen) == 0));
     return list;
-}
-
-static void blank_invalid(ev_filter *f)
-{
-    const char **v[] = {&f->type, &f->stream, &f->pipeline, &f->from, &f->to};
-    for (int i = 0; i < 5; i++)
-        if (params_utf8_len(*v[i]) < 0)
-            *v[i] = "";
 }
 
 static void render_page(request *r, int status, const ev_filter *f, json_t *errors,
@@ -349,51 +210,16 @@ void h_events_page(request *r)
     json_t *errors = json_object();
     parse_filter(r, &f, errors, 0);
     if (json_object_size(errors) > 0) {
-        blank_invalid(&f);
+        idlist_blank_invalid((const char **[]){&f.type, &f.stream, &f.pipeline, &f.from, &f.to},
+                             5);
         render_page(r, 422, &f, errors, NULL, NULL);
         return;
     }
-    sl_errbuf eb = {0};
-    PGresult *res;
-    sl_err e = fetch(r, &f, &res, &eb);
-    if (e) {
+    json_t *items, *pager;
+    if (idlist_page(r, &KIND, &f.q, page_item, page_link, &f, &items, &pager)) {
         json_decref(errors);
-        web_db_error(r, e, &eb);
         return;
     }
-    int n = PQntuples(res), shown = n > EVENTS_PAGE ? EVENTS_PAGE : n;
-    json_t *items = json_array();
-    for (int k = 0; k < shown; k++)
-        json_array_append_new(items, page_item(r, res, f.after ? shown - 1 - k : k));
-    json_t *pager = json_object();
-    int newer = 0, older = 0;
-    const char *newest_id = NULL, *oldest_id = NULL;
-    if (shown) {
-        newest_id = PQgetvalue(res, f.after ? shown - 1 : 0, C_ID);
-        oldest_id = PQgetvalue(res, f.after ? 0 : shown - 1, C_ID);
-    }
-    if (f.after) {
-        newer = n > EVENTS_PAGE;
-        if (shown)
-            e = exists_beyond(r, &f, oldest_id, -1, &older, &eb);
-    } else {
-        older = n > EVENTS_PAGE;
-        if (shown && f.before)
-            e = exists_beyond(r, &f, newest_id, 1, &newer, &eb);
-    }
-    if (e) {
-        json_decref(errors);
-        json_decref(items);
-        json_decref(pager);
-        web_db_error(r, e, &eb);
-        return;
-    }
-    if (newer)
-        json_object_set_new(pager, "newer", json_string(page_link(r, &f, "after", newest_id)));
-    if (older)
-        json_object_set_new(pager, "older", json_string(page_link(r, &f, "before", oldest_id)));
-    if (!shown && (f.before || f.after))
-        json_object_set_new(pager, "newest", json_string(page_link(r, &f, NULL, NULL)));
     render_page(r, 200, &f, errors, items, pager);
 }
 
@@ -412,22 +238,7 @@ void h_api_events(request *r)
         return;
     }
     json_decref(errors);
-    sl_errbuf eb = {0};
-    PGresult *res;
-    sl_err e = fetch(r, &f, &res, &eb);
-    if (e) {
-        web_db_error(r, e, &eb);
-        return;
-    }
-    int n = PQntuples(res);
-    json_t *items = json_array();
-    for (int i = 0; i < n && i < f.limit; i++)
-        json_array_append_new(items, api_item(r, res, i));
-    const char *next = NULL;
-    if (n > f.limit)
-        next = params_cursor_make(r->a, 1,
-                                  (const char *[]){PQgetvalue(res, (int)f.limit - 1, C_ID)});
-    http_send_json(r, 200, params_page_json(items, next));
+    idlist_api(r, &KIND, &f.q, api_item);
 }
 
 void h_api_event_consumers(request *r)
