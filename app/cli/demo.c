@@ -12,21 +12,18 @@
  * manual) for the next `sluice tick`. When the pipeline exists already it
  * does nothing, so running it on every start is harmless. The password is
  * never printed and is wiped from memory when done. */
-#include <errno.h>
 #include <getopt.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "account.h"
 #include "cli.h"
+#include "clihelp.h"
 #include "cronexpr.h"
 #include "crypto.h"
 #include "jsonx.h"
-#include "keyring.h"
 #include "sync/run.h"
 
 #define CMD "demo setup"
@@ -77,14 +74,6 @@ typedef struct {
     int no_run;
 } demo_opts;
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "sluice " CMD ": ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nRun `sluice " CMD " --help` for its options.\n");
-    return 2;
-}
-
 /* Parse argv; -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, demo_opts *o)
 {
@@ -109,48 +98,23 @@ static int parse(int argc, char **argv, demo_opts *o)
         case 'd': o->database = optarg; break;
         case 'n': o->no_run = 1; break;
         case 'h': fputs(USAGE, stdout); return 0;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        case ':':
+            return clihelp_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
+        default: return clihelp_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+        return clihelp_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     const char *missing = !o->host ? "--host" : !o->port ? "--port" : !o->user ? "--user" : NULL;
     if (missing)
-        return usage_error("%s is required", missing);
-    char *end;
-    errno = 0;
-    long port = strtol(o->port, &end, 10);
-    if (errno || end == o->port || *end || port < 1 || port > 65535)
-        return usage_error("--port must be a number from 1 to 65535, not '%s'", o->port);
+        return clihelp_usage_error(CMD, "%s is required", missing);
+    if (!clihelp_port_ok(o->port))
+        return clihelp_usage_error(CMD, "--port must be a number from 1 to 65535, not '%s'",
+                                   o->port);
     if (!*o->host || !*o->database || !*o->user)
-        return usage_error("%s", "--host, --database and --user must not be empty");
+        return clihelp_usage_error(CMD, "%s",
+                                   "--host, --database and --user must not be empty");
     return -1;
-}
-
-/* The first line of stdin (without "\n" / "\r\n") into buf; 0, or 1 after
- * printing why. Byte by byte, so no copy sits in a stdio buffer. */
-static int read_password(char *buf, size_t cap)
-{
-    size_t n = 0;
-    for (;;) {
-        char c;
-        ssize_t got = read(STDIN_FILENO, &c, 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0 || c == '\n')
-            break;
-        if (n + 1 >= cap)
-            return acct_fail(CMD, "the password is longer than %d bytes", ACCT_PASSWORD_MAX);
-        buf[n++] = c;
-    }
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-            return acct_fail(CMD, "the password must not contain control characters");
-    return 0;
 }
 
 /* The id of the source "Demo shop", registering it when missing (*created
@@ -338,25 +302,11 @@ static int demo_setup(int argc, char **argv, const sl_config *cfg)
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    char pw[ACCT_PASSWORD_MAX + 2];
-    if (read_password(pw, sizeof pw)) {
-        sodium_memzero(pw, sizeof pw);
-        return 1;
-    }
     acct_run r;
-    if (acct_start(&r, CMD, cfg)) {
-        sodium_memzero(pw, sizeof pw);
-        return 1;
-    }
-    unsigned char key[CR_KEY_BYTES];
-    sl_err e = keyring_load(cfg, r.d, key, &r.eb);
-    sodium_memzero(key, sizeof key);
-    if (e != SL_OK) {
-        sodium_memzero(pw, sizeof pw);
-        return acct_finish(&r, acct_fail(CMD, "%s", r.eb.msg));
-    }
-    const char *sealed = pw[0] ? keyring_seal(r.a, pw) : NULL;
-    sodium_memzero(pw, sizeof pw);
+    const char *sealed;
+    rc = clihelp_start_sealed(&r, CMD, cfg, &sealed);
+    if (rc)
+        return rc;
     return acct_finish(&r, setup(&r, &o, sealed));
 }
 
