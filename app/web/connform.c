@@ -1018,6 +1018,19 @@ void conn_answer_row(request *r, const conn_view *v, int status, const char *id)
     http_send_json(r, status, v->api_row(r, res, 0));
 }
 
+void conn_api_stored(request *r, const conn_view *v, int rc, const char *verb, json_t *errors,
+                     int status, const char *id)
+{
+    if (rc == 1) {
+        http_problem(r, 422, arena_printf(r->a, "the %s was not %s", v->k->object, verb),
+                     errors);
+        return;
+    }
+    json_decref(errors);
+    if (rc == 0)
+        conn_answer_row(r, v, status, id);
+}
+
 int conn_delete_row(request *r, const conn_kind *k, PGresult *res, const char *in_use,
                     json_t *extra, const char **why)
 {

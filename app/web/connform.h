@@ -265,6 +265,12 @@ void conn_delete_api(request *r, const conn_view *v, conn_delete_fn del);
 /* Answer a stored change with row id as it now is (201 adds Location). */
 void conn_answer_row(request *r, const conn_view *v, int status, const char *id);
 
+/* Answer an API store's outcome rc (0 stored, 1 invalid, -1 answered
+ * already): 422 "the <object> was not <verb>" with errors, or row id as it
+ * now is with status (201 adds Location). errors is stolen. */
+void conn_api_stored(request *r, const conn_view *v, int rc, const char *verb, json_t *errors,
+                     int status, const char *id);
+
 /* Inside the open transaction, delete row 0 of res (v->cols, locked) and
  * audit "<object>.delete" with its name, type, host and database plus the
  * members of extra (stolen; may be NULL), then commit. 0 done; 1 a foreign

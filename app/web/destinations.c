@@ -589,15 +589,9 @@ void h_api_destination_create(request *r)
         json_decref(errors);
         return;
     }
-    const char *id;
+    const char *id = NULL;
     int rc = store(r, NULL, count, &f, errors, &id);
-    if (rc == 1) {
-        http_problem(r, 422, "the destination was not created", errors);
-        return;
-    }
-    json_decref(errors);
-    if (rc == 0)
-        conn_answer_row(r, &V, 201, id);
+    conn_api_stored(r, &V, rc, "created", errors, 201, id);
 }
 
 /* PUT replaces (absent optional fields take their defaults, an absent
@@ -635,13 +629,7 @@ static void api_change(request *r, int replace)
         f.c.port_text = "";
     const char *saved;
     int rc = store(r, old, count, &f, errors, &saved);
-    if (rc == 1) {
-        http_problem(r, 422, "the destination was not changed", errors);
-        return;
-    }
-    json_decref(errors);
-    if (rc == 0)
-        conn_answer_row(r, &V, 200, id);
+    conn_api_stored(r, &V, rc, "changed", errors, 200, id);
 }
 
 void h_api_destination_put(request *r)

@@ -698,19 +698,13 @@ void h_api_source_create(request *r)
     f.filters = jsonx_own(r->a, json_array());
     from_json(r, body, &f, errors);
     /* Type errors so far and the field checks in store() come back together. */
-    const char *id;
+    const char *id = NULL;
     if (conn_begin(r)) {
         json_decref(errors);
         return;
     }
     int rc = store(r, NULL, &f, errors, &id);
-    if (rc == 1) {
-        http_problem(r, 422, "the source was not created", errors);
-        return;
-    }
-    json_decref(errors);
-    if (rc == 0)
-        conn_answer_row(r, &V, 201, id);
+    conn_api_stored(r, &V, rc, "created", errors, 201, id);
 }
 
 /* PUT (replace: absent optional fields take their defaults; an absent
@@ -747,13 +741,7 @@ static void api_change(request *r, int replace)
         f.c.port_text = "";
     const char *saved;
     int rc = store(r, old, &f, errors, &saved);
-    if (rc == 1) {
-        http_problem(r, 422, "the source was not changed", errors);
-        return;
-    }
-    json_decref(errors);
-    if (rc == 0)
-        conn_answer_row(r, &V, 200, id);
+    conn_api_stored(r, &V, rc, "changed", errors, 200, id);
 }
 
 void h_api_source_put(request *r)
