@@ -60,12 +60,7 @@ static void setup(void)
     ck_assert_msg(g_db != NULL, "%s", eb.msg);
     int applied = 0;
     ck_assert_msg(migrate_run(g_db, "sql", &applied, &eb) == SL_OK, "%s", eb.msg);
-    exec_sql("INSERT INTO sluice.sources (id, name, type, host, port)"
-             " VALUES ('00000000-0000-4000-8000-000000000001', 'src', 'postgresql',"
-             " '127.0.0.1', 5432)");
-    exec_sql("INSERT INTO sluice.destinations (id, name, type, host, port)"
-             " VALUES ('00000000-0000-4000-8000-000000000002', 'dst', 'postgresql',"
-             " '127.0.0.1', 5432)");
+    ck_assert_int_eq(pgt_seed_endpoints(g_conninfo), 0);
     snprintf(g_p1, sizeof g_p1, "%s", "10000000-0000-4000-8000-000000000001");
     snprintf(g_p2, sizeof g_p2, "%s", "10000000-0000-4000-8000-000000000002");
     snprintf(g_p3, sizeof g_p3, "%s", "10000000-0000-4000-8000-000000000003");

@@ -57,12 +57,7 @@ static void setup(void)
     ck_assert_msg(g_db != NULL, "%s", eb.msg);
     int applied = 0;
     ck_assert_msg(migrate_run(g_db, "sql", &applied, &eb) == SL_OK, "%s", eb.msg);
-    exec_sql("INSERT INTO sluice.sources (id, name, type, host, port)"
-             " VALUES ('00000000-0000-4000-8000-000000000001', 'src', 'postgresql',"
-             " '127.0.0.1', 5432)");
-    exec_sql("INSERT INTO sluice.destinations (id, name, type, host, port)"
-             " VALUES ('00000000-0000-4000-8000-000000000002', 'dst', 'postgresql',"
-             " '127.0.0.1', 5432)");
+    ck_assert_int_eq(pgt_seed_endpoints(g_conninfo), 0);
     exec_sql("INSERT INTO sluice.pipelines (id, name, source_id, destination_id) VALUES"
              " ('" P1 "', 'one', '00000000-0000-4000-8000-000000000001',"
              "  '00000000-0000-4000-8000-000000000002'),"

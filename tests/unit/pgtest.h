@@ -116,6 +116,19 @@ static __attribute__((unused)) int pgt_create_db(const char *url, const char *pr
     return 0;
 }
 
+/* The source and destination rows pipelines in run and scheduler tests
+ * hang off (a migrated database is assumed). Returns 0, or -1 on error. */
+#define PGT_SOURCE_ID "00000000-0000-4000-8000-000000000001"
+#define PGT_DEST_ID "00000000-0000-4000-8000-000000000002"
+static __attribute__((unused)) int pgt_seed_endpoints(const char *conninfo)
+{
+    return pgt_run(conninfo,
+                   "INSERT INTO sluice.sources (id, name, type, host, port)"
+                   " VALUES ('" PGT_SOURCE_ID "', 'src', 'postgresql', '127.0.0.1', 5432);"
+                   " INSERT INTO sluice.destinations (id, name, type, host, port)"
+                   " VALUES ('" PGT_DEST_ID "', 'dst', 'postgresql', '127.0.0.1', 5432)");
+}
+
 static __attribute__((unused)) void pgt_drop_db(const char *url, const char *name)
 {
     char sql[256];
