@@ -45,68 +45,6 @@ else
     ok "# skip: python3 jsonschema / openapi-spec-validator not installed; schemas unchecked"
 fi
 
-# contract.py DOC METHOD TEMPLATE STATUS BODY_FILE HEADERS_FILE: the answer against the
-# operation's documented response. Prints what does not match; exit 1 then.
-cat > "$H_TMP/contract.py" << 'EOF'
-import json, sys
-doc_path, method, tmpl, status, body_path, hdr_path = sys.argv[1:7]
-doc = json.load(open(doc_path))
-
-def resolve(ref):
-    node = doc
-    for part in ref[2:].split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-def deref(node):
-    while isinstance(node, dict) and "$ref" in node:
-        node = resolve(node["$ref"])
-    return node
-
-op = doc["paths"].get(tmpl, {}).get(method.lower())
-if op is None:
-    sys.exit(f"{method} {tmpl} is not in the document")
-resps = op["responses"]
-resp = resps.get(status) or resps.get(status[0] + "XX") or resps.get("default")
-if resp is None:
-    sys.exit(f"status {status} is not documented for {method} {tmpl} "
-             f"(documented: {', '.join(sorted(resps))})")
-resp = deref(resp)
-headers = {}
-for line in open(hdr_path, encoding="utf-8", errors="replace"):
-    if ":" in line:
-        k, v = line.split(":", 1)
-        headers[k.strip().lower()] = v.strip()
-problems = []
-for h in resp.get("headers", {}):
-    if h.lower() not in headers:
-        problems.append(f"documented header {h} is missing")
-body = open(body_path, "rb").read()
-content = resp.get("content")
-if not content:
-    if body.strip():
-        problems.append("documented without a body, but a body came")
-elif method != "HEAD":
-    ctype = headers.get("content-type", "").split(";")[0].strip()
-    if ctype not in content:
-        problems.append(f"Content-Type {ctype!r} is not documented ({', '.join(content)})")
-    else:
-        schema = content[ctype].get("schema", {})
-        try:
-            value = json.loads(body)
-        except ValueError as e:
-            problems.append(f"the body is not JSON: {e}")
-        else:
-            from jsonschema import Draft202012Validator
-            root = {"components": doc["components"], "allOf": [schema]}
-            v = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
-            for err in sorted(v.iter_errors(value), key=lambda e: list(e.absolute_path))[:5]:
-                where = "/".join(str(p) for p in err.absolute_path) or "(body)"
-                problems.append(f"{where}: {err.message[:200]}")
-if problems:
-    sys.exit("; ".join(problems))
-EOF
-
 # expect WANT METHOD TEMPLATE: the last answer had status WANT, and (with Python) it
 # matches what the document says about TEMPLATE's METHOD answering WANT.
 expect() {
@@ -121,7 +59,7 @@ expect() {
         return 0
     fi
     printf '%s\n' "$H_HEADERS" > "$H_TMP/.contract_headers"
-    if out=$(python3 "$H_TMP/contract.py" "$DOC" "$method" "$tmpl" "$H_STATUS" \
+    if out=$(python3 "$H_ROOT/tests/lib/contract.py" "$DOC" "$method" "$tmpl" "$H_STATUS" \
         "$H_TMP/.h_body" "$H_TMP/.contract_headers" 2>&1); then
         ok "$name (matches the document)"
     else

@@ -180,50 +180,6 @@ cool_off() { # TRIGGER: as if it last fired long ago
 DOC=$H_ROOT/static/openapi.json
 PY_OK=0
 python3 -c 'import jsonschema' 2> /dev/null && PY_OK=1
-cat > "$H_TMP/contract.py" << 'EOF'
-import json, sys
-doc_path, method, tmpl, status, body_path, hdr_path = sys.argv[1:7]
-doc = json.load(open(doc_path))
-def deref(node):
-    while isinstance(node, dict) and "$ref" in node:
-        cur = doc
-        for part in node["$ref"][2:].split("/"):
-            cur = cur[part.replace("~1", "/").replace("~0", "~")]
-        node = cur
-    return node
-op = doc["paths"].get(tmpl, {}).get(method.lower())
-if op is None:
-    sys.exit(f"{method} {tmpl} is not documented")
-resps = op["responses"]
-resp = resps.get(status) or resps.get(status[0] + "XX")
-if resp is None:
-    sys.exit(f"status {status} is not documented ({', '.join(sorted(resps))})")
-resp = deref(resp)
-headers = {}
-for line in open(hdr_path, encoding="utf-8", errors="replace"):
-    if ":" in line:
-        k, v = line.split(":", 1)
-        headers[k.strip().lower()] = v.strip()
-problems = [f"header {h} missing" for h in resp.get("headers", {}) if h.lower() not in headers]
-body = open(body_path, "rb").read()
-content = resp.get("content")
-if not content:
-    if body.strip():
-        problems.append("a body came where none is documented")
-else:
-    ctype = headers.get("content-type", "").split(";")[0].strip()
-    if ctype not in content:
-        problems.append(f"Content-Type {ctype!r} is not documented")
-    else:
-        from jsonschema import Draft202012Validator
-        root = {"components": doc["components"], "allOf": [content[ctype].get("schema", {})]}
-        v = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
-        for err in list(v.iter_errors(json.loads(body)))[:3]:
-            where = "/".join(str(p) for p in err.absolute_path) or "(body)"
-            problems.append(f"{where}: {err.message[:200]}")
-if problems:
-    sys.exit("; ".join(problems))
-EOF
 doc_ok() {
     local name="$1 $2 -> $H_STATUS matches the OpenAPI document" out
     if [ "$PY_OK" = 0 ]; then
@@ -231,7 +187,7 @@ doc_ok() {
         return 0
     fi
     printf '%s\n' "$H_HEADERS" > "$H_TMP/.contract_headers"
-    if out=$(python3 "$H_TMP/contract.py" "$DOC" "$1" "$2" "$H_STATUS" "$H_TMP/.h_body" \
+    if out=$(python3 "$H_ROOT/tests/lib/contract.py" "$DOC" "$1" "$2" "$H_STATUS" "$H_TMP/.h_body" \
         "$H_TMP/.contract_headers" 2>&1); then
         ok "$name"
     else
