@@ -28,6 +28,8 @@
 #     confirmation pages, the secret page shown once, CSRF.
 set -euo pipefail
 . "$(dirname "$0")/../lib/harness.sh"
+# shellcheck source=SCRIPTDIR/../lib/console.sh
+. "$(dirname "$0")/../lib/console.sh"
 
 h_stack_up
 
@@ -96,48 +98,7 @@ LATE=10000000-0000-4000-8000-000000000006
 JE=$H_TMP/editor.jar
 JV=$H_TMP/viewer.jar
 
-assert_lacks() {
-    if [[ $2 != *"$3"* ]]; then ok "$1"; else fail "$1" "'$3' found"; fi
-}
-csrf_in() {
-    printf '%s' "$H_BODY" | grep -o 'name="_csrf" value="[^"]*"' | head -n 1 \
-        | sed 's/.*value="//; s/"$//'
-}
-LOGINS=0
-login() {
-    local jar=$1 tok src
-    LOGINS=$((LOGINS + 1))
-    src=127.0.4.$LOGINS
-    rm -f "$jar"
-    h_get "$H_URL/login" -b "$jar" -c "$jar" --interface "$src"
-    tok=$(csrf_in || true)
-    h_get "$H_URL/login" -b "$jar" -c "$jar" --interface "$src" --data-urlencode "_csrf=$tok" \
-        --data-urlencode "email=$2" --data-urlencode "password=$3" --data-urlencode "next=/"
-}
-page() {
-    local jar=$1 path=$2
-    shift 2
-    h_get "$H_URL$path" -b "$jar" -c "$jar" "$@"
-}
-csrf_of() {
-    page "$1" /
-    csrf_in
-}
-api() {
-    local method=$1 path=$2 token=$3
-    shift 3
-    h_get "$H_URL$path" -X "$method" -H "Authorization: Bearer $token" \
-        -H 'Content-Type: application/json' "$@"
-}
-jget() { printf '%s' "$H_BODY" | h_json "$1" || true; }
-# jsq EXPR: a JavaScript expression over the JSON in H_BODY (as d).
-jsq() {
-    printf '%s' "$H_BODY" | node -e '
-        const d = JSON.parse(require("fs").readFileSync(0, "utf8"));
-        const v = eval(process.argv[1]);
-        process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
-    ' "$1"
-}
+H_LOGIN_NET=127.0.4 # console.sh: each sign-in from its own address (nginx limits /login)
 # runs_of PIPELINE TRIGGER: how many runs of PIPELINE have that trigger.
 runs_of() {
     h_psql "SELECT count(*) FROM sluice_runs.runs WHERE pipeline_id = '$1' AND trigger = '$2'"
